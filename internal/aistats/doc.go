@@ -11,7 +11,12 @@
 //
 // Idempotent calls (Get, List, Content, DownloadURL, Delete, Cancel) are
 // retried on 429, 5xx (never 501) and transport failures with capped,
-// full-jitter exponential backoff that honours Retry-After. Create is never
+// full-jitter exponential backoff that honours Retry-After (a requested pause
+// longer than RetryPolicy.MaxServerWait ends the call instead, so a workflow
+// can wait it out). 4xx replies, including 409 not_ready, are returned at
+// once: not_ready is answered by the caller's next poll, not by a tight
+// retry. Every attempt has a timeout; Content has a first-byte timeout and
+// then streams with no deadline but the caller's context. Create is never
 // retried: the gateway has no idempotency key, so an ambiguous outcome is
 // reported as [ErrAmbiguousCreate] and the caller reconciles, for example with
 // [Client.FindByWebhookURL].

@@ -123,7 +123,8 @@ func (e *APIError) Error() string {
 			fmt.Fprintf(&b, "; %s: %s", strings.Join(d.Path, "."), d.Message)
 		}
 	}
-	return b.String()
+	// Codes and reasons are gateway-supplied too; scrub the whole line.
+	return scrub(b.String())
 }
 
 // Is maps the error to its class sentinel so callers branch with errors.Is.

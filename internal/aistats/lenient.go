@@ -161,7 +161,19 @@ func rawTime(raw json.RawMessage) time.Time {
 	if err := json.Unmarshal(raw, &s); err == nil {
 		return parseTimeText(s)
 	}
-	if f, ok := rawNum(raw); ok {
+	return numericTime(string(bytes.TrimSpace(raw)))
+}
+
+// numericTime parses a unix timestamp given as decimal text, keeping
+// integral milliseconds exact (a float64 would round them).
+func numericTime(s string) time.Time {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n >= 1e12 && n < 1e14 {
+			return time.UnixMilli(n).UTC()
+		}
+		return unixTime(float64(n))
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
 		return unixTime(f)
 	}
 	return time.Time{}
@@ -203,8 +215,8 @@ func parseTimeText(s string) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return unixTime(f)
+	if t := numericTime(s); !t.IsZero() {
+		return t
 	}
 	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
