@@ -62,14 +62,21 @@ dev: tools ## start the whole system locally (moto + RIE + simulator + local HTT
 demo: tools ## drive a handful of jobs with mixed outcomes and faults through the local stack
 	$(GO) run ./cmd/videojobs-demo
 
+CDK_DIR       := infra/_cdkcli
+CDK           := $(CDK_DIR)/node_modules/.bin/cdk
+CDK_ARGS      ?=
+
+$(CDK): $(CDK_DIR)/package.json $(CDK_DIR)/package-lock.json
+	npm ci --prefix $(CDK_DIR) --no-audit --no-fund && touch $(CDK)
+
 .PHONY: synth
-synth: build ## synthesize the CDK app (cdk-nag gate on) and lint the template
-	@bash scripts/cdk.sh synth --quiet
-	cfn-lint cdk.out/*.template.json
+synth: build $(CDK) ## synthesize the CDK app (cdk-nag gate on) and lint the template with cfn-lint
+	$(CDK) synth --no-notices --quiet $(CDK_ARGS)
+	cfn-lint --ignore-checks W3005 -- cdk.out/Videojobs.template.json
 
 .PHONY: deploy
-deploy: build ## deploy to the AWS account in your environment (see README: parameters)
-	@bash scripts/cdk.sh deploy $(CDK_ARGS)
+deploy: build $(CDK) ## deploy to the AWS account in your environment (parameters: docs/operations.md)
+	$(CDK) deploy --no-notices --require-approval broadening $(CDK_ARGS)
 
 .PHONY: clean
 clean: ## remove build outputs
