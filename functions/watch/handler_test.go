@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/videojobs/videojobs/internal/aistats"
+	"github.com/videojobs/videojobs/internal/job"
+	"github.com/videojobs/videojobs/internal/tracking"
+	"github.com/videojobs/videojobs/internal/tracking/trackingtest"
+)
+
+const sampleJobID = "vj_01jz8q3v4x5y6z7a8b9c0d1e2f"
+
+var clock = time.Date(2026, 6, 17, 16, 0, 0, 0, time.UTC)
+
+type nopFlusher struct{ *trackingtest.Recorder }
+
+func (nopFlusher) Flush() error { return nil }
+
+type rig struct {
+	h     *handler
+	store *trackingtest.Store
+	tasks *trackingtest.Tasks
+	logs  *bytes.Buffer
+}
+
+func newRig(state job.State, videos ...*aistats.Video) *rig {
+	store := trackingtest.NewStore(&job.Job{ID: sampleJobID, State: state, ProviderJobID: "G-01JZ8Q3V4X5Y6Z7A8B9C0D1E2F",
+		CreatedAt: clock.Add(-time.Minute), WaitSeconds: 20})
+	tasks := &trackingtest.Tasks{}
+	rec := nopFlusher{trackingtest.NewRecorder()}
+	w := tracking.NewWatcher(store, &trackingtest.Provider{Videos: videos}, tasks, rec,
+		tracking.WatchConfig{Now: func() time.Time { return clock }, Rand: func() float64 { return 0.5 }})
+	logs := &bytes.Buffer{}
+	return &rig{h: &handler{watch: w, metrics: rec, log: slog.New(slog.NewJSONHandler(logs, nil)), now: func() time.Time { return clock }},
+		store: store, tasks: tasks, logs: logs}
+}
+
+func loadRequest(t *testing.T, name string) request {
+	t.Helper()
+	raw, err := os.ReadFile("../../events/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req request
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return req
+}
+
+func TestSampleEvents(t *testing.T) {
+	t.Run("arm", func(t *testing.T) {
+		r := newRig(job.Processing)
+		req := loadRequest(t, "watch-arm.json")
+		if _, err := r.h.handle(context.Background(), req); err != nil {
+			t.Fatalf("handle: %v", err)
+		}
+		if got := r.store.Job(sampleJobID).TaskToken; got != req.TaskToken {
+			t.Errorf("stored token %q, want the event's", got)
+		}
+		if strings.Contains(r.logs.String(), req.TaskToken) {
+			t.Errorf("task token logged: %s", r.logs.String())
+		}
+	})
+	t.Run("poll", func(t *testing.T) {
+		r := newRig(job.Queued, &aistats.Video{Status: aistats.StatusProcessing})
+		res, err := r.h.handle(context.Background(), loadRequest(t, "watch-poll.json"))
+		if err != nil {
+			t.Fatalf("handle: %v", err)
+		}
+		if diff := cmp.Diff(tracking.WatchResult{State: job.Processing, WaitSeconds: 20}, res); diff != "" {
+			t.Errorf("result (-want +got):\n%s", diff)
+		}
+		// The workflow reads exactly these keys (ResultSelector).
+		b, _ := json.Marshal(res)
+		if string(b) != `{"state":"processing","waitSeconds":20}` {
+			t.Errorf("wire form %s", b)
+		}
+	})
+	t.Run("fail", func(t *testing.T) {
+		r := newRig(job.Completed)
+		res, err := r.h.handle(context.Background(), loadRequest(t, "watch-fail.json"))
+		if err != nil {
+			t.Fatalf("handle: %v", err)
+		}
+		j := r.store.Job(sampleJobID)
+		if res.State != job.Failed || j.Error == nil || j.Error.Reason != tracking.ReasonCopyFailed || !strings.Contains(j.Error.Message, "truncated") {
+			t.Errorf("state %s error %+v; want failed copy_failed with the cause", res.State, j.Error)
+		}
+	})
+}
+
+func TestBadRequests(t *testing.T) {
+	for _, req := range []request{
+		{Action: "poll", JobID: "not-a-job"},
+		{Action: "explode", JobID: sampleJobID},
+		{Action: "", JobID: sampleJobID},
+	} {
+		r := newRig(job.Processing)
+		if _, err := r.h.handle(context.Background(), req); err == nil {
+			t.Errorf("%+v: no error", req)
+		}
+		if r.store.Updates != 0 {
+			t.Errorf("%+v: job written", req)
+		}
+	}
+}
+
+func TestArmFailureDoesNotFailTheTask(t *testing.T) {
+	r := newRig(job.Processing)
+	r.store.UpdateErrs = []error{errors.New("throttled")}
+	if _, err := r.h.handle(context.Background(), request{Action: "arm", JobID: sampleJobID, TaskToken: "tok"}); err != nil {
+		t.Fatalf("arm returned %v; a lost token must only cost the early wake-up", err)
+	}
+	if !strings.Contains(r.logs.String(), `"outcome":"arm_failed"`) || !strings.Contains(r.logs.String(), "throttled") {
+		t.Errorf("log line does not report the failed arm: %s", r.logs.String())
+	}
+}
+
+func TestPollStoreFailureFailsTheTask(t *testing.T) {
+	r := newRig(job.Processing, &aistats.Video{Status: aistats.StatusProcessing})
+	r.store.GetErrs = []error{errors.New("throttled")}
+	if _, err := r.h.handle(context.Background(), request{Action: "poll", JobID: sampleJobID}); err == nil {
+		t.Fatal("poll hid a store failure; the workflow must retry it")
+	}
+}

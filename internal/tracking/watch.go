@@ -1,0 +1,313 @@
+package tracking
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/videojobs/videojobs/internal/aistats"
+	"github.com/videojobs/videojobs/internal/job"
+	"github.com/videojobs/videojobs/internal/metrics"
+)
+
+// Defaults for WatchConfig (docs/internals.md "Function configuration").
+const (
+	DefaultPollCap     = 300 * time.Second
+	DefaultJobDeadline = time.Hour
+	// DefaultLongRunning is the job age after which successful polls back
+	// off too: most generations finish within a few minutes, and the
+	// webhook still wakes the workflow early when a job finishes.
+	DefaultLongRunning = 10 * time.Minute
+)
+
+// WatchResult is the watch λ's answer to the workflow: the job state the
+// Route choice branches on and the Watch timeout before the next poll.
+type WatchResult struct {
+	State       job.State `json:"state"`
+	WaitSeconds int       `json:"waitSeconds"`
+}
+
+// WatchConfig tunes the Watcher; zero fields take the defaults.
+type WatchConfig struct {
+	PollCap     time.Duration // POLL_INTERVAL_CAP_SECONDS
+	JobDeadline time.Duration // JOB_DEADLINE_SECONDS after creation
+	LongRunning time.Duration
+	Now         func() time.Time
+	Rand        func() float64 // uniform in [0, 1)
+}
+
+// Watcher serves the workflow's Watch (arm), Poll and MarkFailed (fail)
+// steps.
+type Watcher struct {
+	store    Store
+	provider StatusReader
+	tasks    TaskNotifier
+	metrics  Recorder
+	cfg      WatchConfig
+}
+
+// NewWatcher returns a Watcher. A nil metrics discards metrics.
+func NewWatcher(store Store, provider StatusReader, tasks TaskNotifier, metrics Recorder, cfg WatchConfig) *Watcher {
+	if cfg.PollCap <= 0 {
+		cfg.PollCap = DefaultPollCap
+	}
+	if cfg.JobDeadline <= 0 {
+		cfg.JobDeadline = DefaultJobDeadline
+	}
+	if cfg.LongRunning <= 0 {
+		cfg.LongRunning = DefaultLongRunning
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Float64
+	}
+	if metrics == nil {
+		metrics = Discard
+	}
+	return &Watcher{store: store, provider: provider, tasks: tasks, metrics: metrics, cfg: cfg}
+}
+
+// Arm stores the workflow's task token on the job so that a webhook that
+// settles the job can wake the workflow. If the job is already settled (a
+// webhook got there first), Arm completes the token itself. Both may
+// happen for one token; the second completion fails harmlessly as a stale
+// token.
+func (w *Watcher) Arm(ctx context.Context, jobID, token string) (WatchResult, error) {
+	if token == "" {
+		return WatchResult{}, fmt.Errorf("arm job %s: empty task token", jobID)
+	}
+	j, err := w.store.UpdateJob(ctx, jobID, func(j *job.Job) error {
+		if settled(j.State) {
+			// Nobody else will wake this token; keep none on a job
+			// that no longer waits.
+			j.TaskToken = ""
+			return nil
+		}
+		j.TaskToken = token
+		return nil
+	})
+	if err != nil {
+		return WatchResult{}, fmt.Errorf("arm job %s: %w", jobID, err)
+	}
+	res := WatchResult{State: j.State, WaitSeconds: j.WaitSeconds}
+	if settled(j.State) {
+		if err := wake(ctx, w.tasks, token, res); err != nil {
+			return res, fmt.Errorf("arm job %s: %w", jobID, err)
+		}
+	}
+	return res, nil
+}
+
+// Poll reads the job from the provider, applies its status (monotonically),
+// records the poll and returns the next wait. A failed poll never changes
+// the job's state, it only backs off; a job still open at its deadline
+// ends failed with reason "deadline"; a feature-off (501) or a job the
+// provider no longer knows (404) ends failed at once, as no later poll can
+// succeed.
+func (w *Watcher) Poll(ctx context.Context, jobID string) (WatchResult, error) {
+	now := w.cfg.Now()
+	cur, err := w.store.GetJob(ctx, jobID)
+	if err != nil {
+		return WatchResult{}, fmt.Errorf("poll job %s: %w", jobID, err)
+	}
+	if settled(cur.State) {
+		return WatchResult{State: cur.State}, nil
+	}
+
+	var v *aistats.Video
+	var getErr error
+	if cur.ProviderJobID == "" {
+		// The create is not confirmed yet (submit is still reconciling an
+		// ambiguous create): nothing to ask, wait like a failed poll.
+		getErr = errNoProviderJob
+	} else {
+		v, getErr = w.provider.Get(ctx, cur.ProviderJobID)
+	}
+	w.metrics.Add(metrics.Polls, 1)
+	if getErr != nil && !errors.Is(getErr, errNoProviderJob) {
+		w.metrics.Add(metrics.ProviderErrors, 1, metrics.Status(errorStatus(getErr)))
+	}
+	rnd := w.cfg.Rand()
+
+	var e effect
+	var wait time.Duration
+	j, err := w.store.UpdateJob(ctx, jobID, func(j *job.Job) error {
+		e, wait = effect{}, 0
+		j.PollCount++
+		// The token that timed out into this poll is spent.
+		j.TaskToken = ""
+		if j.Deadline.IsZero() {
+			j.Deadline = j.CreatedAt.Add(w.cfg.JobDeadline)
+		}
+		if settled(j.State) {
+			return nil
+		}
+		in := WaitInput{Now: now, Deadline: j.Deadline, Prev: time.Duration(j.WaitSeconds) * time.Second, Cap: w.cfg.PollCap, Rand: rnd}
+		if getErr == nil {
+			if err := observe(j, v, job.SourcePoll, now, &e); err != nil {
+				return err
+			}
+			in.PollAfter = v.PollAfter
+			in.Backoff = now.Sub(j.CreatedAt) >= w.cfg.LongRunning
+		} else {
+			if f := finalPollFailure(getErr); f != nil {
+				if err := transition(j, job.Failed, job.SourcePoll, now, f, &e); err != nil {
+					return err
+				}
+			}
+			in.Backoff = true
+			in.RetryAfter, _ = aistats.RetryAfter(getErr, now)
+		}
+		if !settled(j.State) && !now.Before(j.Deadline) {
+			f := &job.Failure{Reason: ReasonDeadline, Message: "not finished within " + w.cfg.JobDeadline.String() + " of submission"}
+			if err := transition(j, job.Failed, job.SourcePoll, now, f, &e); err != nil {
+				return err
+			}
+		}
+		if settled(j.State) {
+			j.WaitSeconds, j.NextPollAt = 0, time.Time{}
+			return nil
+		}
+		wait = NextWait(in)
+		j.WaitSeconds = int(wait / time.Second)
+		j.NextPollAt = now.Add(wait)
+		return nil
+	})
+	if err != nil {
+		return WatchResult{}, fmt.Errorf("poll job %s: %w", jobID, err)
+	}
+	emit(w.metrics, j, e, now)
+	return WatchResult{State: j.State, WaitSeconds: int(wait / time.Second)}, nil
+}
+
+var errNoProviderJob = errors.New("no provider job id yet")
+
+// finalPollFailure returns the failure for provider errors that no later
+// poll can cure, or nil for those worth waiting out.
+func finalPollFailure(err error) *job.Failure {
+	var ae *aistats.APIError
+	errors.As(err, &ae)
+	switch {
+	case errors.Is(err, aistats.ErrFeatureOff):
+		f := &job.Failure{Reason: ReasonFeatureOff, Message: "the gateway's video API is switched off (501)"}
+		if ae != nil {
+			f.Code = ae.Reason
+		}
+		return f
+	case errors.Is(err, aistats.ErrDeleted):
+		return &job.Failure{Reason: ReasonVideoDeleted, Message: "the provider deleted the job", Code: "video_deleted"}
+	case errors.Is(err, aistats.ErrNotFound):
+		f := &job.Failure{Reason: ReasonNotFound, Message: "the provider does not know the job"}
+		if ae != nil {
+			f.Code = ae.Reason
+		}
+		return f
+	}
+	return nil
+}
+
+// errorStatus is the ProviderErrors Status dimension: the HTTP status, or
+// "transport" for failures below HTTP.
+func errorStatus(err error) string {
+	var ae *aistats.APIError
+	if errors.As(err, &ae) {
+		return strconv.Itoa(ae.HTTPStatus)
+	}
+	return "network"
+}
+
+// Fail ends the job failed because a workflow step kept failing, unless it
+// is already terminal. cause is the workflow's error object
+// ({"Error":…,"Cause":…}) or a plain string. A failure after the provider
+// completed can only be the copy, so it is reported as copy_failed.
+func (w *Watcher) Fail(ctx context.Context, jobID string, cause json.RawMessage) (WatchResult, error) {
+	now := w.cfg.Now()
+	name, msg := describeCause(cause)
+	var e effect
+	j, err := w.store.UpdateJob(ctx, jobID, func(j *job.Job) error {
+		e = effect{}
+		reason := ReasonWorkflowError
+		if j.State == job.Completed {
+			reason = ReasonCopyFailed
+		}
+		j.TaskToken = ""
+		j.WaitSeconds, j.NextPollAt = 0, time.Time{}
+		return transition(j, job.Failed, job.SourceWorkflow, now, &job.Failure{Reason: reason, Code: name, Message: msg}, &e)
+	})
+	if err != nil {
+		return WatchResult{}, fmt.Errorf("fail job %s: %w", jobID, err)
+	}
+	emit(w.metrics, j, e, now)
+	return WatchResult{State: j.State}, nil
+}
+
+// maxCauseMessage bounds the error text kept on a job.
+const maxCauseMessage = 500
+
+// describeCause extracts the error name and message from a Step Functions
+// error object, whose Cause is itself the Lambda error JSON
+// ({"errorMessage","errorType"}) for function errors.
+func describeCause(raw json.RawMessage) (name, msg string) {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return "", clipText(s)
+	}
+	var obj struct {
+		Error string `json:"Error"`
+		Cause string `json:"Cause"`
+	}
+	if json.Unmarshal(raw, &obj) != nil {
+		return "", ""
+	}
+	var lambdaErr struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}
+	msg = obj.Cause
+	if json.Unmarshal([]byte(obj.Cause), &lambdaErr) == nil && lambdaErr.ErrorMessage != "" {
+		msg = lambdaErr.ErrorMessage
+	}
+	return clipText(obj.Error), clipText(msg)
+}
+
+func clipText(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) <= maxCauseMessage {
+		return s
+	}
+	s = strings.ToValidUTF8(s[:maxCauseMessage], "")
+	return s + "…"
+}
+
+// wake completes the workflow's waiting Watch task with the job's state. A
+// token the workflow no longer waits on (it timed out into a poll, or was
+// completed already) is not an error: the poll path sees the same state.
+func wake(ctx context.Context, tasks TaskNotifier, token string, res WatchResult) error {
+	out, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("wake workflow: %w", err)
+	}
+	_, err = tasks.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(string(out))})
+	if err == nil || staleToken(err) {
+		return nil
+	}
+	return fmt.Errorf("wake workflow: %w", err)
+}
+
+func staleToken(err error) bool {
+	var timedOut *types.TaskTimedOut
+	var invalid *types.InvalidToken
+	var gone *types.TaskDoesNotExist
+	return errors.As(err, &timedOut) || errors.As(err, &invalid) || errors.As(err, &gone)
+}
