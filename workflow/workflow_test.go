@@ -244,6 +244,7 @@ func TestJobWorkflowPaths(t *testing.T) {
 		name        string
 		script      plan
 		webhook     string // state sent with SendTaskSuccess once the job is armed
+		recheck     bool   // the wake asks for a re-read (the webhook's GET timed out)
 		wantStatus  sfntypes.ExecutionStatus
 		wantStates  []string
 		wantCalls   []string
@@ -258,6 +259,18 @@ func TestJobWorkflowPaths(t *testing.T) {
 			wantStatus:  sfntypes.ExecutionStatusSucceeded,
 			wantStates:  []string{"Watch", "Route", "Store", "PublishSucceeded"},
 			wantCalls:   []string{"arm", "store"},
+			wantDetail:  "Job Succeeded",
+			maxStates:   8,
+		},
+		{
+			name:        "webhook asks for a re-read when the provider was slow",
+			webhook:     "processing",
+			recheck:     true,
+			script:      plan{polls: []string{"completed"}},
+			waitSeconds: 60,
+			wantStatus:  sfntypes.ExecutionStatusSucceeded,
+			wantStates:  []string{"Watch", "Route", "Poll", "Route", "Store", "PublishSucceeded"},
+			wantCalls:   []string{"arm", "poll", "store"},
 			wantDetail:  "Job Succeeded",
 			maxStates:   8,
 		},
@@ -323,6 +336,9 @@ func TestJobWorkflowPaths(t *testing.T) {
 				go func() {
 					token := <-js.armed
 					out := fmt.Sprintf(`{"state":%q,"waitSeconds":20}`, tt.webhook)
+					if tt.recheck {
+						out = fmt.Sprintf(`{"state":%q,"waitSeconds":20,"recheck":true}`, tt.webhook)
+					}
 					if _, err := e.sfn.SendTaskSuccess(context.Background(), &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(out)}); err != nil {
 						t.Errorf("send task success: %v", err)
 					}

@@ -81,12 +81,13 @@ func TestSampleEvents(t *testing.T) {
 		if err != nil {
 			t.Fatalf("handle: %v", err)
 		}
-		if diff := cmp.Diff(tracking.WatchResult{State: job.Processing, WaitSeconds: 20}, res); diff != "" {
+		// The first poll doubles the 20 s first wait, less jitter (rand 0.5).
+		if diff := cmp.Diff(tracking.WatchResult{State: job.Processing, WaitSeconds: 38}, res); diff != "" {
 			t.Errorf("result (-want +got):\n%s", diff)
 		}
 		// The workflow reads exactly these keys (ResultSelector).
 		b, _ := json.Marshal(res)
-		if string(b) != `{"state":"processing","waitSeconds":20}` {
+		if string(b) != `{"state":"processing","waitSeconds":38}` {
 			t.Errorf("wire form %s", b)
 		}
 	})

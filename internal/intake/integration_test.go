@@ -123,7 +123,7 @@ func TestIntegrationSubmit(t *testing.T) {
 	if !strings.Contains(jobs[0].WebhookURL, "/webhooks/ai-stats?job="+sub.Job.ID) {
 		t.Errorf("webhook url = %s", jobs[0].WebhookURL)
 	}
-	if in := e.execution(t, sub.Job.ID); !strings.Contains(in, `"jobId":"`+sub.Job.ID+`"`) || !strings.Contains(in, `"state":"queued"`) {
+	if in := e.execution(t, sub.Job.ID); !strings.Contains(in, `"jobId":"`+sub.Job.ID+`"`) || !strings.Contains(in, `"state":"accepted"`) {
 		t.Errorf("execution input = %s", in)
 	}
 

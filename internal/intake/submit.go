@@ -14,10 +14,11 @@ import (
 	"github.com/videojobs/videojobs/internal/webhook"
 )
 
-// WebhookEvents are the deliveries every job subscribes to: progress for
-// the job view, and every terminal phase (the gateway's default set) so the
-// workflow is woken early.
-var WebhookEvents = []string{"job.progress", "job.completed", "job.failed", "job.cancelled", "job.expired"}
+// WebhookEvents are the deliveries every job subscribes to: created, which
+// tells the workflow early that deliveries reach us (so it polls only as a
+// backstop), progress for the job view, and every terminal phase (the
+// gateway's default set) so the workflow is woken early.
+var WebhookEvents = []string{"job.created", "job.progress", "job.completed", "job.failed", "job.cancelled", "job.expired"}
 
 // Submission is the outcome of Submit.
 type Submission struct {
@@ -84,13 +85,15 @@ func (s *Service) Submit(ctx context.Context, req *SubmitRequest, idemKey string
 		return nil, err
 	}
 	sub.Job = j
-	if err := s.send(ctx, sub, req, master); err != nil {
+	// The workflow starts before the create is sent: whatever happens to
+	// this request afterwards (a crash, a timeout, an ambiguous create), the
+	// job's execution exists and its poll step reconciles an unconfirmed
+	// create, so every job reaches a terminal state without the client's
+	// help. A failed start leaves nothing sent; the client's retry starts it.
+	if err := s.startWorkflow(ctx, sub.Job, sub.PollAfter); err != nil {
 		return sub, err
 	}
-	if sub.Job.State.Terminal() {
-		return sub, nil
-	}
-	if err := s.startWorkflow(ctx, sub.Job, sub.PollAfter); err != nil {
+	if err := s.send(ctx, sub, req, master); err != nil {
 		return sub, err
 	}
 	return sub, nil

@@ -117,7 +117,8 @@ func TestSubmitCreatesOneProviderJob(t *testing.T) {
 	if got, want := stored.History, []job.Change{{From: job.Accepted, To: job.Queued, Source: job.SourceAPI, At: e.now, Reason: "created"}}; !cmp.Equal(got, want) {
 		t.Errorf("history = %+v, want %+v", got, want)
 	}
-	wantInput := fmt.Sprintf(`{"jobId":%q,"poll":{"state":"queued","waitSeconds":20}}`, j.ID)
+	// The workflow starts before the create is sent, with the job accepted.
+	wantInput := fmt.Sprintf(`{"jobId":%q,"poll":{"state":"accepted","waitSeconds":20}}`, j.ID)
 	if diff := cmp.Diff(e.wf.Executions(), map[string]string{j.ID: wantInput}); diff != "" {
 		t.Errorf("executions (-got +want):\n%s", diff)
 	}
@@ -432,8 +433,10 @@ func TestSubmitDefiniteRejection(t *testing.T) {
 			if stored.State != job.Rejected || stored.Error == nil || stored.Error.Code != tt.wantCode || stored.Error.Reason != "provider_rejected" {
 				t.Errorf("stored job = %s %+v, want rejected with code %s", stored.State, stored.Error, tt.wantCode)
 			}
-			if len(e.wf.Executions()) != 0 || e.prov.Finds() != 0 {
-				t.Errorf("executions %d, finds %d: a definite rejection needs neither", len(e.wf.Executions()), e.prov.Finds())
+			// The execution started before the send sees the rejected job
+			// on its first step and publishes the failure.
+			if len(e.wf.Executions()) != 1 || e.prov.Finds() != 0 {
+				t.Errorf("executions %d, finds %d: want the one execution and no reconciliation", len(e.wf.Executions()), e.prov.Finds())
 			}
 			// A retry with the same key answers the same rejected job.
 			again, err := e.svc.Submit(context.Background(), decode(t, okBody), "k1")

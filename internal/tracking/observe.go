@@ -21,6 +21,12 @@ const (
 	ReasonVideoDeleted     = "video_deleted"
 	ReasonCopyFailed       = "copy_failed"
 	ReasonWorkflowError    = "workflow_error"
+	// An ambiguous create whose provider job never showed up, a create
+	// never sent (submit stopped first), or several gateway jobs claiming
+	// one job: the job ends failed and the client resubmits deliberately.
+	ReasonCreateUnconfirmed = "create_unconfirmed"
+	ReasonCreateNotSent     = "create_not_sent"
+	ReasonCreateAmbiguous   = "create_ambiguous"
 )
 
 // settled reports whether the provider is done with a job, so the workflow

@@ -32,6 +32,13 @@ type StatusReader interface {
 	Get(ctx context.Context, id string) (*aistats.Video, error)
 }
 
+// Poller is what the Watcher needs from the provider: the status, and the
+// search by webhook URL that finds the provider job of an ambiguous create.
+type Poller interface {
+	StatusReader
+	FindByWebhookURL(ctx context.Context, url string) (*aistats.Video, error)
+}
+
 // ContentSource is what the Archiver needs from the provider: the status
 // (output access, asset size, a fresh signed URL) and the video stream,
 // either Bearer-authenticated or through a signed URL.
@@ -44,6 +51,7 @@ type ContentSource interface {
 
 var (
 	_ StatusReader  = (*aistats.Client)(nil)
+	_ Poller        = (*aistats.Client)(nil)
 	_ ContentSource = (*aistats.Client)(nil)
 	_ DeliveryStore = (*jobstore.Store)(nil)
 )

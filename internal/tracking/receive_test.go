@@ -350,9 +350,6 @@ func TestReceiveTransientFailures(t *testing.T) {
 	}{
 		{"record delivery fails", func(r *receiverRig) { r.store.RecordErrs = []error{errors.New("throttled")} }, false},
 		{"job read fails", func(r *receiverRig) { r.store.GetErrs = []error{errors.New("throttled")} }, false},
-		{"provider GET fails", func(r *receiverRig) {
-			r.provider.Errs = []error{&aistats.APIError{HTTPStatus: 502, Code: "upstream_error"}}
-		}, false},
 		{"master secret unavailable", func(r *receiverRig) {
 			r.secrets.FailNext = 1
 		}, false},
@@ -504,5 +501,57 @@ func TestConcurrentWebhookAndPollLoseNoUpdate(t *testing.T) {
 				t.Errorf("JobsCompleted = %v, want 1", rig.metrics.Get("JobsCompleted"))
 			}
 		})
+	}
+}
+
+// A delivery that claims an outcome is acted on only after the provider
+// confirms it. When the provider does not answer within the webhook's
+// budget, the delivery is recorded, nothing is applied, and the waiting
+// workflow is woken to re-read the job in its own Poll step; with no task
+// waiting, the gateway is asked to retry (503).
+func TestReceiveOutcomeUnconfirmedInTime(t *testing.T) {
+	body := payload("video.completed", "video.completed", 1, "completed", 0)
+	slow := &aistats.APIError{HTTPStatus: 502, Code: "upstream_error"}
+
+	rig := newReceiverRig(openJob(job.Processing))
+	rig.provider.Errs = []error{slow}
+	rc, err := rig.r.Receive(context.Background(), signedBy(masterCurrent, body, testNow))
+	if err != nil {
+		t.Fatalf("Receive: %v", err)
+	}
+	got := rig.store.Job(testJobID)
+	if !rc.Recheck || got.State != job.Processing || len(got.History) != 0 || rig.store.Records != 1 {
+		t.Errorf("recheck %v, state %s, history %v, records %d; want a recorded delivery, nothing applied", rc.Recheck, got.State, got.History, rig.store.Records)
+	}
+	want := []trackingtest.TaskCall{{Token: "token-1", Output: `{"state":"processing","waitSeconds":20,"recheck":true}`}}
+	if diff := cmp.Diff(want, rig.tasks.Calls); diff != "" {
+		t.Errorf("wakes (-want +got):\n%s", diff)
+	}
+	if got.TaskToken != "" {
+		t.Errorf("token %q kept after the wake", got.TaskToken)
+	}
+
+	// Nothing waits: the gateway must retry.
+	j := openJob(job.Processing)
+	j.TaskToken = ""
+	rig = newReceiverRig(j)
+	rig.provider.Errs = []error{slow}
+	if _, err := rig.r.Receive(context.Background(), signedBy(masterCurrent, body, testNow)); !errors.Is(err, tracking.ErrJobNotReady) {
+		t.Fatalf("Receive error = %v, want ErrJobNotReady (503)", err)
+	}
+	if got := rig.store.Job(testJobID); got.State != job.Processing {
+		t.Errorf("state %s, want processing", got.State)
+	}
+
+	// A non-outcome event that disagrees with local state still needs the
+	// provider: a failed GET is a transient error.
+	rig = newReceiverRig(openJob(job.Queued))
+	rig.provider.Errs = []error{slow}
+	progress := payload("video.progress", "video.progress:50", 1, "processing", 50)
+	if _, err := rig.r.Receive(context.Background(), signedBy(masterCurrent, progress, testNow)); err == nil || errors.Is(err, tracking.ErrJobNotReady) {
+		t.Fatalf("Receive error = %v, want a transient error (500)", err)
+	}
+	if rig.store.Records != 0 {
+		t.Errorf("records %d, want none before the provider answered", rig.store.Records)
 	}
 }

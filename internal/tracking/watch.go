@@ -23,10 +23,6 @@ import (
 const (
 	DefaultPollCap     = 300 * time.Second
 	DefaultJobDeadline = time.Hour
-	// DefaultLongRunning is the job age after which successful polls back
-	// off too: most generations finish within a few minutes, and the
-	// webhook still wakes the workflow early when a job finishes.
-	DefaultLongRunning = 10 * time.Minute
 )
 
 // WatchResult is the watch λ's answer to the workflow: the job state the
@@ -34,37 +30,42 @@ const (
 type WatchResult struct {
 	State       job.State `json:"state"`
 	WaitSeconds int       `json:"waitSeconds"`
+	// Recheck asks the workflow to poll now: a webhook claimed an outcome
+	// the gateway did not confirm in time (workflow/job.asl.json, Route).
+	Recheck bool `json:"recheck,omitempty"`
 }
 
 // WatchConfig tunes the Watcher; zero fields take the defaults.
 type WatchConfig struct {
 	PollCap     time.Duration // POLL_INTERVAL_CAP_SECONDS
 	JobDeadline time.Duration // JOB_DEADLINE_SECONDS after creation
-	LongRunning time.Duration
-	Now         func() time.Time
-	Rand        func() float64 // uniform in [0, 1)
+	// UnconfirmedGrace bounds the search for the provider job of an
+	// ambiguous create; DefaultUnconfirmedGrace when 0.
+	UnconfirmedGrace time.Duration
+	Now              func() time.Time
+	Rand             func() float64 // uniform in [0, 1)
 }
 
 // Watcher serves the workflow's Watch (arm), Poll and MarkFailed (fail)
 // steps.
 type Watcher struct {
 	store    Store
-	provider StatusReader
+	provider Poller
 	tasks    TaskNotifier
 	metrics  Recorder
 	cfg      WatchConfig
 }
 
 // NewWatcher returns a Watcher. A nil metrics discards metrics.
-func NewWatcher(store Store, provider StatusReader, tasks TaskNotifier, metrics Recorder, cfg WatchConfig) *Watcher {
+func NewWatcher(store Store, provider Poller, tasks TaskNotifier, metrics Recorder, cfg WatchConfig) *Watcher {
 	if cfg.PollCap <= 0 {
 		cfg.PollCap = DefaultPollCap
 	}
 	if cfg.JobDeadline <= 0 {
 		cfg.JobDeadline = DefaultJobDeadline
 	}
-	if cfg.LongRunning <= 0 {
-		cfg.LongRunning = DefaultLongRunning
+	if cfg.UnconfirmedGrace <= 0 {
+		cfg.UnconfirmedGrace = DefaultUnconfirmedGrace
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -125,14 +126,22 @@ func (w *Watcher) Poll(ctx context.Context, jobID string) (WatchResult, error) {
 		return WatchResult{State: cur.State}, nil
 	}
 
-	var v *aistats.Video
-	var getErr error
-	if cur.ProviderJobID == "" {
-		// The create is not confirmed yet (submit is still reconciling an
-		// ambiguous create): nothing to ask, wait like a failed poll.
+	var v, adopted *aistats.Video
+	var getErr, findErr error
+	providerID := cur.ProviderJobID
+	if providerID == "" && !cur.SubmittedAt.IsZero() {
+		// The create's outcome was ambiguous, or submit stopped before
+		// recording it: look for the provider job by the webhook URL that
+		// carries this job's id (provider-contract.md §3.3). Never resend.
+		adopted, findErr = w.provider.FindByWebhookURL(ctx, cur.WebhookURL)
+		if findErr == nil {
+			providerID = adopted.ID
+		}
+	}
+	if providerID == "" {
 		getErr = errNoProviderJob
 	} else {
-		v, getErr = w.provider.Get(ctx, cur.ProviderJobID)
+		v, getErr = w.provider.Get(ctx, providerID)
 	}
 	w.metrics.Add(metrics.Polls, 1)
 	if getErr != nil && !errors.Is(getErr, errNoProviderJob) {
@@ -154,21 +163,30 @@ func (w *Watcher) Poll(ctx context.Context, jobID string) (WatchResult, error) {
 			return nil
 		}
 		in := WaitInput{Now: now, Deadline: j.Deadline, Prev: time.Duration(j.WaitSeconds) * time.Second, Cap: w.cfg.PollCap, Rand: rnd}
-		if getErr == nil {
+		if adopted != nil && j.ProviderJobID == "" {
+			j.ProviderJobID = adopted.ID
+		}
+		switch {
+		case getErr == nil:
 			if err := observe(j, v, job.SourcePoll, now, &e); err != nil {
 				return err
 			}
 			in.PollAfter = v.PollAfter
-			in.Backoff = now.Sub(j.CreatedAt) >= w.cfg.LongRunning
-		} else {
+		case errors.Is(getErr, errNoProviderJob):
+			if f := w.unconfirmed(j, findErr, now); f != nil {
+				if err := transition(j, job.Failed, job.SourcePoll, now, f, &e); err != nil {
+					return err
+				}
+			}
+		default:
 			if f := finalPollFailure(getErr); f != nil {
 				if err := transition(j, job.Failed, job.SourcePoll, now, f, &e); err != nil {
 					return err
 				}
 			}
-			in.Backoff = true
 			in.RetryAfter, _ = aistats.RetryAfter(getErr, now)
 		}
+		in.Backstop = j.Deliveries.Received > 0
 		if !settled(j.State) && !now.Before(j.Deadline) {
 			f := &job.Failure{Reason: ReasonDeadline, Message: "not finished within " + w.cfg.JobDeadline.String() + " of submission"}
 			if err := transition(j, job.Failed, job.SourcePoll, now, f, &e); err != nil {
@@ -192,6 +210,32 @@ func (w *Watcher) Poll(ctx context.Context, jobID string) (WatchResult, error) {
 }
 
 var errNoProviderJob = errors.New("no provider job id yet")
+
+// DefaultUnconfirmedGrace is how long a job may wait for its provider job
+// to show up in the gateway's list after an ambiguous create (the contract
+// suggests about a minute of re-checks).
+const DefaultUnconfirmedGrace = 2 * time.Minute
+
+// unconfirmed decides the fate of a job whose provider job is not known:
+// nil to keep looking, or the failure that ends it. The create is never
+// resent from here: a list that lags or filters could make a resend a
+// second billed job, and the client can resubmit deliberately.
+func (w *Watcher) unconfirmed(j *job.Job, findErr error, now time.Time) *job.Failure {
+	if errors.Is(findErr, aistats.ErrMultipleMatches) {
+		return &job.Failure{Reason: ReasonCreateAmbiguous, Message: "several gateway jobs carry this job's webhook URL"}
+	}
+	since := j.SubmittedAt
+	if since.IsZero() {
+		since = j.CreatedAt
+	}
+	if now.Sub(since) < w.cfg.UnconfirmedGrace {
+		return nil
+	}
+	if j.SubmittedAt.IsZero() {
+		return &job.Failure{Reason: ReasonCreateNotSent, Message: "the create was never sent to the gateway; resubmit"}
+	}
+	return &job.Failure{Reason: ReasonCreateUnconfirmed, Message: "the gateway's create outcome was ambiguous and no gateway job carries this job's webhook URL; resubmit"}
+}
 
 // finalPollFailure returns the failure for provider errors that no later
 // poll can cure, or nil for those worth waiting out.

@@ -75,16 +75,16 @@ func TestPollAppliesProviderStatus(t *testing.T) {
 		wantErr   *job.Failure
 		metric    string
 	}{
-		{"queued stays queued", job.Queued, &aistats.Video{Status: aistats.StatusQueued, PollAfter: 20 * time.Second}, job.Queued, 20, nil, ""},
-		{"accepted becomes queued", job.Accepted, &aistats.Video{Status: aistats.StatusQueued}, job.Queued, 20, nil, ""},
-		{"processing", job.Queued, &aistats.Video{Status: aistats.StatusProcessing, Progress: intp(40), CancelURL: "https://gw.test/c"}, job.Processing, 20, nil, ""},
-		{"longer poll_after honoured", job.Processing, &aistats.Video{Status: aistats.StatusProcessing, PollAfter: 60 * time.Second}, job.Processing, 60, nil, ""},
+		{"queued stays queued; the wait doubles", job.Queued, &aistats.Video{Status: aistats.StatusQueued, PollAfter: 20 * time.Second}, job.Queued, 40, nil, ""},
+		{"accepted becomes queued", job.Accepted, &aistats.Video{Status: aistats.StatusQueued}, job.Queued, 40, nil, ""},
+		{"processing", job.Queued, &aistats.Video{Status: aistats.StatusProcessing, Progress: intp(40), CancelURL: "https://gw.test/c"}, job.Processing, 40, nil, ""},
+		{"longer poll_after honoured", job.Processing, &aistats.Video{Status: aistats.StatusProcessing, PollAfter: 60 * time.Second}, job.Processing, 120, nil, ""},
 		{"completed", job.Processing, &aistats.Video{Status: aistats.StatusCompleted, Asset: &aistats.Asset{Bytes: 99}}, job.Completed, 0, nil, "JobsCompleted"},
 		{"failed", job.Processing, &aistats.Video{Status: aistats.StatusFailed, Error: &aistats.VideoError{Code: "safety", Message: "blocked by provider"}}, job.Failed, 0,
 			&job.Failure{Reason: tracking.ReasonGenerationFailed, Code: "safety", Message: "blocked by provider"}, "JobsFailed{Reason=generation_failed}"},
 		{"expired", job.Queued, &aistats.Video{Status: aistats.StatusExpired}, job.Expired, 0, &job.Failure{Reason: tracking.ReasonExpired}, "JobsFailed{Reason=expired}"},
 		{"cancelled", job.Processing, &aistats.Video{Status: aistats.StatusCancelled}, job.Cancelled, 0, &job.Failure{Reason: tracking.ReasonCancelled}, "JobsFailed{Reason=cancelled}"},
-		{"provider behind local state is not applied", job.Processing, &aistats.Video{Status: aistats.StatusQueued}, job.Processing, 20, nil, ""},
+		{"provider behind local state is not applied", job.Processing, &aistats.Video{Status: aistats.StatusQueued}, job.Processing, 40, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,16 +248,75 @@ func TestPollSettledJobSkipsProvider(t *testing.T) {
 	}
 }
 
-func TestPollWithoutProviderIDWaits(t *testing.T) {
-	j := openJob(job.Accepted)
-	j.ProviderJobID = ""
-	rig := newWatchRig(j, testNow)
+// A job whose provider job is not known (an ambiguous create, or submit
+// stopped before recording the id) is reconciled by the poll: found by its
+// webhook URL and adopted, or failed once the grace has passed. The create
+// is never resent.
+func TestPollReconcilesUnconfirmedCreate(t *testing.T) {
+	found := &aistats.Video{ID: testProviderID, Status: aistats.StatusProcessing}
+	tests := []struct {
+		name       string
+		submitted  time.Duration // before now; 0: never sent
+		created    time.Duration // before now
+		found      *aistats.Video
+		findErr    error
+		wantState  job.State
+		wantReason string
+		wantFinds  int
+		wantGets   int
+	}{
+		{"not listed yet: keep looking", 30 * time.Second, 31 * time.Second, nil, nil, job.Accepted, "", 1, 0},
+		{"listed: adopted and polled", 30 * time.Second, 31 * time.Second, found, nil, job.Processing, "", 1, 1},
+		{"list fails: keep looking", 30 * time.Second, 31 * time.Second, nil, errors.New("502"), job.Accepted, "", 1, 0},
+		{"not listed after the grace: failed", 3 * time.Minute, 3 * time.Minute, nil, nil, job.Failed, tracking.ReasonCreateUnconfirmed, 1, 0},
+		{"several listed: failed at once", 30 * time.Second, 31 * time.Second, nil, aistats.ErrMultipleMatches, job.Failed, tracking.ReasonCreateAmbiguous, 1, 0},
+		{"never sent, young: wait for submit", 0, 30 * time.Second, nil, nil, job.Accepted, "", 0, 0},
+		{"never sent after the grace: failed", 0, 3 * time.Minute, nil, nil, job.Failed, tracking.ReasonCreateNotSent, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := openJob(job.Accepted)
+			j.ProviderJobID = ""
+			j.WebhookURL = "https://hooks.test/webhooks/ai-stats?job=" + testJobID
+			j.CreatedAt = testNow.Add(-tt.created)
+			if tt.submitted > 0 {
+				j.SubmittedAt = testNow.Add(-tt.submitted)
+			}
+			rig := newWatchRig(j, testNow, found)
+			rig.provider.Found, rig.provider.FindErr = tt.found, tt.findErr
+			res, err := rig.w.Poll(context.Background(), testJobID)
+			if err != nil {
+				t.Fatalf("Poll: %v", err)
+			}
+			got := rig.store.Job(testJobID)
+			if res.State != tt.wantState || got.State != tt.wantState {
+				t.Errorf("state %s (stored %s), want %s", res.State, got.State, tt.wantState)
+			}
+			if tt.wantReason != "" && (got.Error == nil || got.Error.Reason != tt.wantReason) {
+				t.Errorf("error %+v, want reason %s", got.Error, tt.wantReason)
+			}
+			if rig.provider.Finds != tt.wantFinds || rig.provider.Gets != tt.wantGets {
+				t.Errorf("finds %d gets %d, want %d %d", rig.provider.Finds, rig.provider.Gets, tt.wantFinds, tt.wantGets)
+			}
+			if tt.found != nil && got.ProviderJobID != testProviderID {
+				t.Errorf("provider id %q not adopted", got.ProviderJobID)
+			}
+		})
+	}
+}
+
+// Once verified webhooks arrive for a job, the terminal one will wake the
+// workflow: the poll becomes a backstop and waits the cap.
+func TestPollWaitsTheCapWhileWebhooksArrive(t *testing.T) {
+	j := openJob(job.Queued)
+	j.Deliveries.Received = 1
+	rig := newWatchRig(j, testNow, &aistats.Video{Status: aistats.StatusProcessing})
 	res, err := rig.w.Poll(context.Background(), testJobID)
 	if err != nil {
 		t.Fatalf("Poll: %v", err)
 	}
-	if res.State != job.Accepted || res.WaitSeconds != 40 || rig.provider.Gets != 0 {
-		t.Errorf("result %+v gets %d; want accepted, backed-off wait, no GET", res, rig.provider.Gets)
+	if res.WaitSeconds != 300 {
+		t.Errorf("wait %ds, want the 300 s cap", res.WaitSeconds)
 	}
 }
 

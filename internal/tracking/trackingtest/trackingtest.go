@@ -206,8 +206,12 @@ type Provider struct {
 	// io.ErrUnexpectedEOF, as the client reports a short body.
 	TruncateAt int
 
-	Gets, ContentCalls, DownloadCalls int
-	SignedCalls                       []string
+	// Found answers FindByWebhookURL (nil: not found); FindErr fails it.
+	Found   *aistats.Video
+	FindErr error
+
+	Gets, Finds, ContentCalls, DownloadCalls int
+	SignedCalls                              []string
 }
 
 // Get implements tracking.StatusReader.
@@ -241,6 +245,21 @@ func (p *Provider) content() *aistats.Content {
 		r = io.MultiReader(bytes.NewReader(p.Body[:p.TruncateAt]), errReader{io.ErrUnexpectedEOF})
 	}
 	return &aistats.Content{Body: io.NopCloser(r), Length: n, ContentType: "video/mp4"}
+}
+
+// FindByWebhookURL implements tracking.Poller.
+func (p *Provider) FindByWebhookURL(context.Context, string) (*aistats.Video, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.Finds++
+	switch {
+	case p.FindErr != nil:
+		return nil, p.FindErr
+	case p.Found == nil:
+		return nil, aistats.ErrNotFound
+	}
+	v := *p.Found
+	return &v, nil
 }
 
 // Content implements tracking.ContentSource.
