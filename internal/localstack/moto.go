@@ -27,8 +27,8 @@ var motoPatch string
 type MotoOptions struct {
 	// Python is the interpreter that has moto installed; default "python3".
 	// Moto runs as `python -c <motopatch.py> -H 127.0.0.1 -p <port>`, which is
-	// moto_server with a fix that lets a state machine run more than one
-	// execution.
+	// moto_server with two fixes: a state machine can run more than one
+	// execution, and DynamoDB conditional writes are atomic.
 	Python string
 	// LambdaPort is written to MOTO_PORT. Moto's Step Functions executor sends
 	// Lambda and EventBridge calls to http://localhost:$MOTO_PORT, so this is
