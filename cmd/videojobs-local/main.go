@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -124,6 +125,11 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	state := filepath.Join(cache, "local", "stack.json")
+	if err := writeState(state, st); err != nil {
+		return err
+	}
+	defer os.Remove(state)
 	printStack(out, st, broken)
 
 	<-ctx.Done()
@@ -179,6 +185,26 @@ func printStack(out io.Writer, st *localstack.Stack, broken []string) {
 	fmt.Fprintf(out, "  AWS_ENDPOINT_URL=%s AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws stepfunctions list-executions --state-machine-arn %s\n",
 		st.MotoURL(), st.Resources.StateMachineARN)
 	fmt.Fprintf(out, "\nCtrl-C stops everything.\n")
+}
+
+// writeState describes the running stack in .cache/local/stack.json, where
+// `make demo` (cmd/videojobs-demo) looks for a running `make dev` to drive.
+func writeState(path string, st *localstack.Stack) error {
+	b, err := json.MarshalIndent(map[string]string{
+		"apiUrl":          st.APIURL(),
+		"motoUrl":         st.MotoURL(),
+		"simulatorUrl":    st.SimulatorURL(),
+		"stateMachineArn": st.Resources.StateMachineARN,
+		"bucketName":      st.Resources.BucketName,
+		"logDir":          st.Dir(),
+	}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("describe stack: %w", err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 func randomHex() string {
