@@ -1,11 +1,6 @@
 package main
 
-import (
-	"errors"
-	"fmt"
-	"net/url"
-	"strings"
-)
+import "github.com/videojobs/videojobs/internal/lambdaenv"
 
 type config struct {
 	table            string
@@ -15,38 +10,22 @@ type config struct {
 	metricsNamespace string
 }
 
+// APIKeySecretARN tells lambdaenv.Start which secret holds the API key.
+func (c config) APIKeySecretARN() string { return c.apiKeySecretARN }
+
 // loadConfig reads the environment once at init (docs/internals.md,
 // "Function configuration") and reports every problem at once.
 func loadConfig(getenv func(string) string) (config, error) {
+	var r lambdaenv.Reader
 	c := config{
-		table:            strings.TrimSpace(getenv("TABLE_NAME")),
-		bucket:           strings.TrimSpace(getenv("BUCKET_NAME")),
-		aistatsBaseURL:   withDefault(getenv("AISTATS_BASE_URL"), "https://api.phaseo.app"),
-		apiKeySecretARN:  strings.TrimSpace(getenv("AISTATS_API_KEY_SECRET_ARN")),
-		metricsNamespace: withDefault(getenv("METRICS_NAMESPACE"), "videojobs"),
+		table:            r.Required(getenv, "TABLE_NAME"),
+		bucket:           r.Required(getenv, "BUCKET_NAME"),
+		aistatsBaseURL:   r.URL(getenv, "AISTATS_BASE_URL", "https://api.phaseo.app"),
+		apiKeySecretARN:  r.Required(getenv, "AISTATS_API_KEY_SECRET_ARN"),
+		metricsNamespace: r.Default(getenv, "METRICS_NAMESPACE", "videojobs"),
 	}
-	var errs []error
-	for _, v := range []struct{ name, value string }{
-		{"TABLE_NAME", c.table},
-		{"BUCKET_NAME", c.bucket},
-		{"AISTATS_API_KEY_SECRET_ARN", c.apiKeySecretARN},
-	} {
-		if v.value == "" {
-			errs = append(errs, fmt.Errorf("%s is required", v.name))
-		}
-	}
-	if u, err := url.Parse(c.aistatsBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("AISTATS_BASE_URL must be an absolute http(s) url, got %q", c.aistatsBaseURL))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return config{}, fmt.Errorf("store config: %w", err)
+	if err := r.Err("store config"); err != nil {
+		return config{}, err
 	}
 	return c, nil
-}
-
-func withDefault(v, def string) string {
-	if v = strings.TrimSpace(v); v == "" {
-		return def
-	}
-	return v
 }

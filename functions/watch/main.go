@@ -4,44 +4,26 @@
 package main
 
 import (
-	"context"
 	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/videojobs/videojobs/internal/aistats"
 	"github.com/videojobs/videojobs/internal/jobstore"
+	"github.com/videojobs/videojobs/internal/lambdaenv"
 	"github.com/videojobs/videojobs/internal/metrics"
-	"github.com/videojobs/videojobs/internal/secrets"
 	"github.com/videojobs/videojobs/internal/tracking"
 )
 
-func main() {
-	log := lambdacontext.NewLogger()
-	ctx := context.Background()
-	cfg, err := loadConfig(os.Getenv)
-	if err != nil {
-		log.Error("watch init", "error", err.Error())
-		os.Exit(1)
-	}
-	aws, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		log.Error("watch init: load aws config", "error", err.Error())
-		os.Exit(1)
-	}
-	apiKey, err := secrets.New(secretsmanager.NewFromConfig(aws)).Get(ctx, cfg.apiKeySecretARN)
-	if err != nil {
-		log.Error("watch init: read api key", "error", err.Error())
-		os.Exit(1)
-	}
+func main() { lambdaenv.Start("watch", loadConfig, build) }
+
+// build wires the clients, built once per cold start, into the handler.
+func build(cfg config, env lambdaenv.AWS) (any, error) {
 	rec := metrics.New(os.Stdout, "watch", metrics.WithNamespace(cfg.metricsNamespace))
-	w := tracking.NewWatcher(jobstore.New(dynamodb.NewFromConfig(aws), cfg.table), aistats.New(cfg.aistatsBaseURL, apiKey),
-		sfn.NewFromConfig(aws), rec, tracking.WatchConfig{PollCap: cfg.pollCap, JobDeadline: cfg.jobDeadline})
-	lambda.Start((&handler{watch: w, metrics: rec, log: log, now: time.Now}).handle)
+	w := tracking.NewWatcher(jobstore.New(dynamodb.NewFromConfig(env.Config), cfg.table), aistats.New(cfg.aistatsBaseURL, env.APIKey),
+		sfn.NewFromConfig(env.Config), rec, tracking.WatchConfig{PollCap: cfg.pollCap, JobDeadline: cfg.jobDeadline})
+	return (&handler{watch: w, metrics: rec, log: lambdacontext.NewLogger(), now: time.Now}).handle, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/videojobs/videojobs/internal/aistats"
 	"github.com/videojobs/videojobs/internal/job"
+	"github.com/videojobs/videojobs/internal/tracking"
 	"github.com/videojobs/videojobs/internal/webhook"
 )
 
@@ -276,7 +277,7 @@ func (s *Service) adopt(ctx context.Context, sub *Submission, v *aistats.Video, 
 	if v.PollAfter > 0 {
 		sub.PollAfter = v.PollAfter
 	}
-	to := StateOf(v.Status)
+	to := tracking.StateOf(v.Status)
 	j, err := s.cfg.Store.UpdateJob(ctx, sub.Job.ID, func(j *job.Job) error {
 		if j.ProviderJobID != "" && j.ProviderJobID != v.ID {
 			return fmt.Errorf("job %s already bound to provider job %s, not %s: %w", j.ID, j.ProviderJobID, v.ID, ErrReconcileConflict)
@@ -307,23 +308,6 @@ func (s *Service) adopt(ctx context.Context, sub *Submission, v *aistats.Video, 
 	}
 	sub.Job = j
 	return nil
-}
-
-// StateOf maps the gateway's canonical status to the job state.
-func StateOf(st aistats.Status) job.State {
-	switch st {
-	case aistats.StatusProcessing:
-		return job.Processing
-	case aistats.StatusCompleted:
-		return job.Completed
-	case aistats.StatusFailed:
-		return job.Failed
-	case aistats.StatusCancelled:
-		return job.Cancelled
-	case aistats.StatusExpired:
-		return job.Expired
-	}
-	return job.Queued
 }
 
 // failureOf describes a provider-side terminal failure.

@@ -508,17 +508,6 @@ func TestSubmitAdoptsProviderState(t *testing.T) {
 	}
 }
 
-func TestStateOf(t *testing.T) {
-	for st, want := range map[aistats.Status]job.State{
-		aistats.StatusQueued: job.Queued, aistats.StatusProcessing: job.Processing, aistats.StatusCompleted: job.Completed,
-		aistats.StatusFailed: job.Failed, aistats.StatusCancelled: job.Cancelled, aistats.StatusExpired: job.Expired, "": job.Queued,
-	} {
-		if got := intake.StateOf(st); got != want {
-			t.Errorf("StateOf(%q) = %s, want %s", st, got, want)
-		}
-	}
-}
-
 func TestSubmitReconcileBudgetEndsTheSearch(t *testing.T) {
 	e := newEnv(t, func(c *intake.Config) {
 		c.ReconcileWaits = []time.Duration{time.Hour, time.Hour}

@@ -33,8 +33,11 @@ const (
 // moves on (to Store, or to publishing the outcome) instead of waiting.
 func settled(s job.State) bool { return s == job.Completed || s.Terminal() }
 
-// stateFor maps a canonical provider status to the job state it implies.
-func stateFor(s aistats.Status) job.State {
+// StateOf maps a canonical provider status to the job state it implies. It
+// is the one such mapping: intake applies it to the create reply, tracking
+// to webhook deliveries and polls. An unknown status reads as queued, which
+// moves a job nowhere it could not leave.
+func StateOf(s aistats.Status) job.State {
 	switch s {
 	case aistats.StatusProcessing:
 		return job.Processing
@@ -122,7 +125,7 @@ func observe(j *job.Job, v *aistats.Video, src job.Source, now time.Time, e *eff
 			LastErrorMessage:   d.LastErrorMessage,
 		}, e)
 	}
-	to := stateFor(v.Status)
+	to := StateOf(v.Status)
 	var f *job.Failure
 	switch to {
 	case job.Failed:

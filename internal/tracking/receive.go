@@ -359,7 +359,7 @@ func eventState(p *webhook.Delivery) (s job.State, known bool) {
 	if !ok {
 		return "", false
 	}
-	return stateFor(st), true
+	return StateOf(st), true
 }
 
 // rankOf orders states the way job.Transition does: settled states (the
