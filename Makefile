@@ -51,8 +51,8 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s); the corpus found
 	@bash scripts/fuzz.sh $(FUZZTIME)
 
 .PHONY: bench
-bench: tools ## run the benchmarks and print the table
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./internal/... | tee $(CACHE)/bench.txt
+bench: tools ## run every benchmark (about 6-10 min on 2 cores) and print the table (BENCHMARKS.md)
+	@bash scripts/bench.sh
 
 .PHONY: dev
 dev: tools ## start the whole system locally (moto + RIE + simulator + local HTTP API); Ctrl-C stops it

@@ -1,0 +1,232 @@
+package benchreport
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Prices are the AWS list prices the cost rows use.
+type Prices struct {
+	Note string // where the prices come from, printed with the table
+	// StepFunctionsPerTransition is Standard workflows, per state transition.
+	StepFunctionsPerTransition float64
+	LambdaPerRequest           float64
+	LambdaPerGBSecond          float64
+	DynamoDBPerWRU             float64
+	DynamoDBPerRRU             float64
+}
+
+// ListPrices are the prices BENCHMARKS.md states: us-east-1 list prices
+// as assumed for Nov 2026 (Lambda on arm64, DynamoDB on-demand).
+var ListPrices = Prices{
+	Note:                       "us-east-1 list prices, Nov 2026, as assumed",
+	StepFunctionsPerTransition: 0.025 / 1000,
+	LambdaPerRequest:           0.20 / 1e6,
+	LambdaPerGBSecond:          0.0000133334,
+	DynamoDBPerWRU:             0.625 / 1e6,
+	DynamoDBPerRRU:             0.125 / 1e6,
+}
+
+// Benchmark names the table reads.
+const (
+	verifyParse = "BenchmarkVerifyAndParse4KiB"
+	bareHMAC    = "BenchmarkHMACBaseline4KiB"
+	stormOurs   = "BenchmarkWebhookStorm/fn=webhook"
+	stormBase   = "BenchmarkWebhookStorm/fn=ok200"
+	coldPrefix  = "BenchmarkColdStart/fn="
+	costPrefix  = "BenchmarkJobCost/path="
+)
+
+// Functions whose cold start the table lists, after the hello baseline.
+var coldFunctions = []string{"submit", "webhook", "watch", "store", "jobs"}
+
+// Job paths the cost table lists; the last is the baseline.
+var costPaths = []string{"webhook", "poll-only", "fixed-20s-loop"}
+
+// Render writes the markdown table for results.
+func Render(w io.Writer, r Results, p Prices) error {
+	t := &table{r: r}
+	t.webhookParse()
+	t.storm()
+	t.copies()
+	t.coldStarts()
+	fmt.Fprintln(&t.b)
+	t.costs(p)
+	_, err := io.WriteString(w, t.b.String())
+	return err
+}
+
+type table struct {
+	r Results
+	b strings.Builder
+	n int
+}
+
+const notRun = "not run"
+
+func (t *table) header() {
+	t.b.WriteString("| # | measure | result | baseline (same run) | ratio | target | verdict |\n")
+	t.b.WriteString("|---|---|---|---|---|---|---|\n")
+}
+
+// line writes one row; the first call writes the header.
+func (t *table) line(num, what, result, baseline, ratio, target, verdict string) {
+	if t.n == 0 {
+		t.header()
+	}
+	t.n++
+	fmt.Fprintf(&t.b, "| %s | %s | %s | %s | %s | %s | %s |\n", num, what, result, baseline, ratio, target, verdict)
+}
+
+func (t *table) metric(name, unit string) (float64, bool) { return t.r.Metric(name, unit) }
+
+func verdict(ok bool) string {
+	if ok {
+		return "meets"
+	}
+	return "**misses**"
+}
+
+func x(v float64) string { return fmt.Sprintf("%.2f×", v) }
+
+func msText(v float64) string {
+	if v >= 1000 {
+		return fmt.Sprintf("%.2f s", v/1000)
+	}
+	if v >= 100 {
+		return fmt.Sprintf("%.0f ms", v)
+	}
+	return fmt.Sprintf("%.1f ms", v)
+}
+
+func (t *table) webhookParse() {
+	ours, ok1 := t.metric(verifyParse, "ns/op")
+	base, ok2 := t.metric(bareHMAC, "ns/op")
+	ratio, ok3 := t.metric(verifyParse, "x-hmac")
+	if !ok1 || !ok2 || !ok3 {
+		t.line("1", "webhook verify + parse, 4 KiB body", notRun, "", "", "≤ 1.50×", "")
+		return
+	}
+	t.line("1", "webhook verify (current + previous secret) + parse, 4 KiB body",
+		fmt.Sprintf("%.2f µs/op", ours/1000), fmt.Sprintf("bare HMAC-SHA256: %.2f µs/op", base/1000),
+		x(ratio)+" (median of alternating rounds)", "≤ 1.50×", verdict(ratio <= 1.5))
+}
+
+func (t *table) storm() {
+	what := "webhook λ end to end via the local HTTP API"
+	if n, ok := t.metric(stormOurs, "requests"); ok {
+		c, _ := t.metric(stormOurs, "concurrency")
+		what = fmt.Sprintf("webhook λ end to end via the local HTTP API: %.0f signed deliveries, %.0f concurrent, 4 warm RIE processes", n, c)
+	}
+	for _, q := range []struct{ num, label, unit string }{{"2a", "p50", "p50-ms"}, {"2b", "p99", "p99-ms"}} {
+		ours, ok1 := t.metric(stormOurs, q.unit)
+		base, ok2 := t.metric(stormBase, q.unit)
+		if !ok1 || !ok2 {
+			t.line(q.num, what+", "+q.label, notRun, "", "", "", "")
+			continue
+		}
+		target, v := "", ""
+		if q.label == "p99" {
+			target, v = "p99 < 1 s", verdict(ours < 1000)
+		}
+		t.line(q.num, what+", "+q.label, msText(ours), "empty 200 handler, same front and pool: "+msText(base), x(ours/base), target, v)
+	}
+	fnP50, ok1 := t.metric(stormOurs, "fn-p50-ms")
+	fnP99, ok2 := t.metric(stormOurs, "fn-p99-ms")
+	baseP50, ok3 := t.metric(stormBase, "fn-p50-ms")
+	if !ok1 || !ok2 || !ok3 {
+		return
+	}
+	ddb, _ := t.metric(stormOurs, "ddb-ms/req")
+	calls, _ := t.metric(stormOurs, "ddb-calls/req")
+	own, _ := t.metric(stormOurs, "own-ms/req")
+	rps, _ := t.metric(stormOurs, "req/s")
+	fails, _ := t.metric(stormOurs, "5xx")
+	t.line("2c", "… of which inside the function (RIE REPORT duration), p50 / p99; the rest is the wait for a free process",
+		fmt.Sprintf("%s / %s; %.0f deliveries/s; %.0f answered 5xx", msText(fnP50), msText(fnP99), rps, fails),
+		"empty 200 handler p50: "+msText(baseP50), x(fnP50/baseP50)+" (p50)", "", "")
+	t.line("2d", "… of the function's mean duration: waiting for DynamoDB (moto) vs our own code",
+		fmt.Sprintf("DynamoDB %s in %.1f calls per delivery; own code %s", msText(ddb), calls, msText(own)),
+		"", "", "", "")
+}
+
+func (t *table) copies() {
+	for _, c := range []struct{ num, name, size string }{{"3a", "BenchmarkCopyHTTP1GiB", "1 GiB"}, {"3b", "BenchmarkCopyHTTP4GiB", "4 GiB"}} {
+		cp, ok1 := t.metric(c.name, "copy-MB/s")
+		io, ok2 := t.metric(c.name, "iocopy-MB/s")
+		ratio, ok3 := t.metric(c.name, "x-iocopy")
+		if !ok1 || !ok2 || !ok3 {
+			t.line(c.num, "copy "+c.size+" HTTP stream → S3 multipart", notRun, "", "", "", "")
+			continue
+		}
+		sha, _ := t.metric(c.name, "sha256-MB/s")
+		xsha, _ := t.metric(c.name, "x-sha256")
+		heap, _ := t.metric(c.name, "peak-heap-MiB")
+		live, _ := t.metric(c.name, "peak-live-MiB")
+		sys, _ := t.metric(c.name, "peak-sys-MiB")
+		t.line(c.num, "copy a "+c.size+" video from loopback HTTP into S3 multipart (plain-HTTP sink on 127.0.0.1), sha256 + size check",
+			fmt.Sprintf("%.0f MB/s; peak heap %.0f MiB (live %.0f, Sys %.0f)", cp, heap, live, sys),
+			fmt.Sprintf("io.Copy of the same HTTP stream to io.Discard: %.0f MB/s (into SHA-256: %.0f MB/s)", io, sha),
+			fmt.Sprintf("%s of io.Copy (%s of SHA-256)", x(ratio), x(xsha)), "", "")
+	}
+	h1, ok1 := t.metric("BenchmarkCopyHTTP1GiB", "peak-heap-MiB")
+	h4, ok2 := t.metric("BenchmarkCopyHTTP4GiB", "peak-heap-MiB")
+	if ok1 && ok2 {
+		t.line("3c", "peak heap, 4 GiB copy vs 1 GiB copy", fmt.Sprintf("%.0f MiB", h4), fmt.Sprintf("%.0f MiB", h1), x(h4/h1),
+			"≈ 1× (bounded memory)", verdict(h4/h1 < 1.5))
+	}
+}
+
+func (t *table) coldStarts() {
+	hello, ok := t.metric(coldPrefix+"hello", "init-ms")
+	for i, fn := range coldFunctions {
+		num := fmt.Sprintf("4%c", 'a'+i)
+		ours, ok2 := t.metric(coldPrefix+fn, "init-ms")
+		if !ok || !ok2 {
+			t.line(num, "cold start (INIT) of "+fn, notRun, "", "", "≤ 2× hello-world", "")
+			continue
+		}
+		first, _ := t.metric(coldPrefix+fn, "first-invoke-ms")
+		size, _ := t.metric(coldPrefix+fn, "bootstrap-MiB")
+		helloSize, _ := t.metric(coldPrefix+"hello", "bootstrap-MiB")
+		t.line(num, "cold start under the RIE: INIT duration of "+fn+" (median of 5)",
+			fmt.Sprintf("%s (first invoke %s; bootstrap %.1f MiB)", msText(ours), msText(first), size),
+			fmt.Sprintf("hello-world aws-lambda-go: %s (%.1f MiB)", msText(hello), helloSize),
+			x(ours/hello), "≤ 2.00×", verdict(ours/hello <= 2))
+	}
+}
+
+func (t *table) costs(p Prices) {
+	fmt.Fprintf(&t.b, "Cost per 1,000 jobs (5), %s: Step Functions Standard $%.3f per 1,000 transitions; "+
+		"Lambda $%.2f per 1M requests + $%.10f per GB-s (arm64); DynamoDB on-demand $%.3f per million write request units, $%.3f per million read units.\n\n",
+		p.Note, p.StepFunctionsPerTransition*1000, p.LambdaPerRequest*1e6, p.LambdaPerGBSecond, p.DynamoDBPerWRU*1e6, p.DynamoDBPerRRU*1e6)
+	gen, ok := t.metric(costPrefix+costPaths[0], "generation-s")
+	if !ok {
+		fmt.Fprintf(&t.b, "%s\n", notRun)
+		return
+	}
+	fmt.Fprintf(&t.b, "| 5 | job path (%.0f s generation, measured on the local stack) | transitions | Lambda invocations (polls, webhooks) | Lambda GB-s | DynamoDB WRU / RRU (write requests) | time to done | $ per 1,000 jobs: SFN + Lambda + DynamoDB = total | ratio to fixed loop |\n", gen)
+	t.b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	baseline := costPaths[len(costPaths)-1]
+	total := func(path string) (sfn, lambda, ddb float64) {
+		m := func(u string) float64 { v, _ := t.metric(costPrefix+path, u); return v }
+		sfn = m("transitions/job") * p.StepFunctionsPerTransition * 1000
+		lambda = (m("invocations/job")*p.LambdaPerRequest + m("GB-s/job")*p.LambdaPerGBSecond) * 1000
+		ddb = (m("WRU/job")*p.DynamoDBPerWRU + m("RRU/job")*p.DynamoDBPerRRU) * 1000
+		return sfn, lambda, ddb
+	}
+	bs, bl, bd := total(baseline)
+	for i, path := range costPaths {
+		name := costPrefix + path
+		if _, ok := t.r[name]; !ok {
+			fmt.Fprintf(&t.b, "| 5%c | %s | %s | | | | | | |\n", 'a'+i, path, notRun)
+			continue
+		}
+		m := func(u string) float64 { v, _ := t.metric(name, u); return v }
+		s, l, d := total(path)
+		fmt.Fprintf(&t.b, "| 5%c | %s | %.0f | %.0f (%.0f, %.0f) | %.3f | %.1f / %.1f (%.0f) | %.0f s | $%.4f + $%.4f + $%.4f = **$%.4f** | %s |\n",
+			'a'+i, path, m("transitions/job"), m("invocations/job"), m("polls/job"), m("webhooks/job"), m("GB-s/job"),
+			m("WRU/job"), m("RRU/job"), m("ddb-writes/job"), m("s-to-done"), s, l, d, s+l+d, x((s+l+d)/(bs+bl+bd)))
+	}
+}
