@@ -15,6 +15,11 @@ type WaitInput struct {
 	Prev time.Duration
 	// PollAfter is the gateway's poll_after_seconds; DefaultPollAfter when 0.
 	PollAfter time.Duration
+	// Remaining is the provider's own progress extrapolated to completion
+	// (0 when unknown): the next poll is timed for when the job should be
+	// done, since on this gateway a status GET is what finalises a job and
+	// fires its terminal webhook (provider-contract.md §1).
+	Remaining time.Duration
 	// Backstop is set when verified webhooks reach us for this job: the
 	// terminal webhook will wake the workflow, so the poll is only a
 	// backstop for a lost delivery and waits the cap.
@@ -32,23 +37,25 @@ type WaitInput struct {
 // NextWait returns how long the workflow waits before the next poll, in
 // whole seconds (Step Functions timeouts are integers), at least 1 s.
 //
-// Every poll of an open job doubles the wait, up to the cap, whether it
-// succeeded or failed: a generation takes minutes, so polling at the
-// gateway's 20 s floor buys little latency for many state transitions
-// (each poll costs three), and a failing gateway is given room. The wait
-// is then drawn from the top 10% below that target, which spreads
-// concurrent jobs apart
+// When the provider reports progress, the next poll is timed just after
+// the extrapolated end of the generation. Otherwise every poll of an open
+// job doubles the wait, up to the cap, whether it succeeded or failed: a
+// generation takes minutes, so polling at the gateway's 20 s floor buys
+// little latency for many state transitions (each poll costs three), and a
+// failing gateway is given room. The wait is then drawn from the top 10%
+// below that target, which spreads concurrent jobs apart
 // (https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/)
 // while a sequence still grows by at least 1.8× per poll. Once webhooks are
-// seen to arrive, the wait is the cap. The result is never below
-// PollAfter, never above the cap unless the gateway asked for a longer
-// pause, and never past the deadline. Only the previous wait is needed,
-// which the job already stores.
+// seen to arrive, the doubling gives way to the cap. The result is never
+// below PollAfter, never above the cap unless the gateway asked for a
+// longer pause, and never past the deadline. Only the previous wait is
+// needed, which the job already stores.
 func NextWait(in WaitInput) time.Duration {
 	floor := in.PollAfter
 	if floor <= 0 {
 		floor = DefaultPollAfter
 	}
+	r := min(max(in.Rand, 0), 1)
 	target := 2 * max(in.Prev, floor)
 	if in.Backstop {
 		target = in.Cap
@@ -56,8 +63,15 @@ func NextWait(in WaitInput) time.Duration {
 	if in.Cap > 0 {
 		target = min(target, in.Cap)
 	}
-	r := min(max(in.Rand, 0), 1)
 	wait := time.Duration(float64(target) * (0.9 + 0.1*r))
+	if in.Remaining > 0 {
+		// Just after the estimated end: 5-10% late, so one poll usually
+		// finds the job done, and jobs of equal length spread apart.
+		wait = time.Duration(float64(in.Remaining) * (1.05 + 0.05*r))
+		if in.Cap > 0 {
+			wait = min(wait, in.Cap)
+		}
+	}
 	wait = max(wait, floor, in.RetryAfter)
 	if !in.Deadline.IsZero() {
 		wait = min(wait, in.Deadline.Sub(in.Now))

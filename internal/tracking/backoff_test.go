@@ -23,6 +23,11 @@ func TestNextWait(t *testing.T) {
 		{"capped", tracking.WaitInput{Now: now, Deadline: far, Prev: 200 * s, Cap: 300 * s, Rand: 1}, 300 * s},
 		{"capped at lowest jitter", tracking.WaitInput{Now: now, Deadline: far, Prev: 300 * s, Cap: 300 * s, Rand: 0}, 270 * s},
 		{"webhooks flowing: the cap, as a backstop", tracking.WaitInput{Now: now, Deadline: far, Backstop: true, Cap: 300 * s, Rand: 1}, 300 * s},
+		{"progress: just after the estimated end (lowest jitter)", tracking.WaitInput{Now: now, Deadline: far, Prev: 40 * s, Remaining: 172 * s, Cap: 300 * s, Rand: 0}, 181 * s},
+		{"progress: just after the estimated end (top jitter)", tracking.WaitInput{Now: now, Deadline: far, Prev: 40 * s, Remaining: 172 * s, Cap: 300 * s, Rand: 1}, 190 * s},
+		{"progress: almost done, still no faster than poll_after", tracking.WaitInput{Now: now, Deadline: far, Remaining: 3 * s, Cap: 300 * s}, 20 * s},
+		{"progress: far off, capped", tracking.WaitInput{Now: now, Deadline: far, Remaining: time.Hour, Cap: 300 * s}, 300 * s},
+		{"progress beats the webhook backstop", tracking.WaitInput{Now: now, Deadline: far, Remaining: 100 * s, Backstop: true, Cap: 300 * s, Rand: 0}, 105 * s},
 		{"cap below poll_after: poll_after wins", tracking.WaitInput{Now: now, Deadline: far, PollAfter: 20 * s, Cap: 5 * s}, 20 * s},
 		{"Retry-After above the back-off", tracking.WaitInput{Now: now, Deadline: far, Prev: 20 * s, RetryAfter: 90 * s, Cap: 300 * s, Rand: 0}, 90 * s},
 		{"Retry-After beyond the cap is still honoured", tracking.WaitInput{Now: now, Deadline: far, Prev: 20 * s, RetryAfter: 900 * s, Cap: 300 * s}, 900 * s},
@@ -70,6 +75,26 @@ func TestPollOnlyScheduleForThreeMinuteJob(t *testing.T) {
 		}
 		if polls > 4 {
 			t.Errorf("rand %.1f: %d polls to see a 3-minute job done, want ≤ 4", r, polls)
+		}
+	}
+}
+
+// With the provider's progress, a 3-minute generation (queued 10 s, then
+// progress rising linearly) is seen done by the second poll, where the
+// fixed 20 s loop polls 9 times.
+func TestProgressGuidedScheduleForThreeMinuteJob(t *testing.T) {
+	const queue, gen = 10 * time.Second, 180 * time.Second
+	for _, r := range []float64{0, 0.5, 1} {
+		at, prev, polls := 20*time.Second, time.Duration(0), 1
+		for at < queue+gen {
+			p := int(100 * (at - queue) / gen)
+			rem := (at - queue) * time.Duration(100-p) / time.Duration(max(p, 1))
+			prev = tracking.NextWait(tracking.WaitInput{Now: testNow, Prev: prev, Remaining: rem, Cap: 300 * time.Second, Rand: r})
+			at += prev
+			polls++
+		}
+		if polls > 2 {
+			t.Errorf("rand %.1f: %d polls to see a 3-minute job done, want 2", r, polls)
 		}
 	}
 }

@@ -172,6 +172,7 @@ func (w *Watcher) Poll(ctx context.Context, jobID string) (WatchResult, error) {
 				return err
 			}
 			in.PollAfter = v.PollAfter
+			in.Remaining = remaining(v, now)
 		case errors.Is(getErr, errNoProviderJob):
 			if f := w.unconfirmed(j, findErr, now); f != nil {
 				if err := transition(j, job.Failed, job.SourcePoll, now, f, &e); err != nil {
@@ -210,6 +211,22 @@ func (w *Watcher) Poll(ctx context.Context, jobID string) (WatchResult, error) {
 }
 
 var errNoProviderJob = errors.New("no provider job id yet")
+
+// remaining extrapolates the provider's own progress report to the end of
+// the generation: elapsed processing time × (100 − p) / p. Only a progress
+// value the provider reported (not the gateway's estimate or a stored
+// default) on a processing job with a start time counts; otherwise 0.
+func remaining(v *aistats.Video, now time.Time) time.Duration {
+	if v.Status != aistats.StatusProcessing || v.Progress == nil || v.ProgressSource != "provider" || v.StartedAt.IsZero() {
+		return 0
+	}
+	p := *v.Progress
+	elapsed := now.Sub(v.StartedAt)
+	if p <= 0 || p >= 100 || elapsed <= 0 {
+		return 0
+	}
+	return elapsed * time.Duration(100-p) / time.Duration(p)
+}
 
 // DefaultUnconfirmedGrace is how long a job may wait for its provider job
 // to show up in the gateway's list after an ambiguous create (the contract

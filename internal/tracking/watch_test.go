@@ -305,6 +305,33 @@ func TestPollReconcilesUnconfirmedCreate(t *testing.T) {
 	}
 }
 
+// The provider's progress times the next poll for the extrapolated end of
+// the generation; a gateway estimate does not.
+func TestPollTimesNextPollFromProgress(t *testing.T) {
+	started := testNow.Add(-20 * time.Second)
+	tests := []struct {
+		name     string
+		source   string
+		wantWait int
+	}{
+		{"provider progress: 20 s for 10% → 180 s left, +10% (rand 1)", "provider", 198},
+		{"estimated progress: doubling", "estimated", 40},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := &aistats.Video{Status: aistats.StatusProcessing, Progress: intp(10), ProgressSource: tt.source, StartedAt: started}
+			rig := newWatchRig(openJob(job.Processing), testNow, v)
+			res, err := rig.w.Poll(context.Background(), testJobID)
+			if err != nil {
+				t.Fatalf("Poll: %v", err)
+			}
+			if res.WaitSeconds != tt.wantWait {
+				t.Errorf("wait %ds, want %ds", res.WaitSeconds, tt.wantWait)
+			}
+		})
+	}
+}
+
 // Once verified webhooks arrive for a job, the terminal one will wake the
 // workflow: the poll becomes a backstop and waits the cap.
 func TestPollWaitsTheCapWhileWebhooksArrive(t *testing.T) {
