@@ -54,6 +54,10 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s); the corpus found
 bench: tools ## run every benchmark (about 6-10 min on 2 cores) and print the table (BENCHMARKS.md)
 	@bash scripts/bench.sh
 
+.PHONY: chaos
+chaos: tools ## seeded chaos run: 300 jobs under every simulator fault, killed functions, forged callbacks; prints the ledger
+	$(GO) run ./cmd/videojobs-chaos -jobs $(or $(JOBS),300) -seed $(or $(SEED),1)
+
 .PHONY: dev
 dev: tools ## start the whole system locally (moto + RIE + simulator + local HTTP API); Ctrl-C stops it
 	$(GO) run ./cmd/videojobs-local

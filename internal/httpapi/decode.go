@@ -108,7 +108,8 @@ func Decode(body []byte, v any) error {
 	// fingerprint must not see.
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	if err := checkValue(dec, rv.Type().Elem(), ""); err != nil {
+	paths := map[int64]string{}
+	if err := checkValue(dec, rv.Type().Elem(), "", paths); err != nil {
 		return err
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -121,18 +122,24 @@ func Decode(body []byte, v any) error {
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
+		return decodeError(err, paths)
 	}
 	return nil
 }
 
 // decodeError turns an encoding/json error into a client-facing *Error.
-func decodeError(err error) error {
+// paths maps input offsets to field paths (see checkValue): encoding/json
+// names a mistyped field without its array indexes, the offset finds it
+// exactly.
+func decodeError(err error, paths map[int64]string) error {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
 		field := te.Field
+		if p, ok := paths[te.Offset]; ok && p != "" {
+			field = p
+		}
 		if field == "" {
 			return &Error{Status: http.StatusBadRequest, Code: CodeInvalidType, Message: "request body must be a JSON object"}
 		}
@@ -191,12 +198,16 @@ var (
 )
 
 // checkValue reads one JSON value from dec, checking object keys against t
-// (nil means "any keys allowed", still unique).
-func checkValue(dec *json.Decoder, t reflect.Type, path string) error {
+// (nil means "any keys allowed", still unique). It records the value's path
+// in paths under the input offset just past its first token (the end of a
+// scalar, the opening delimiter of a container), which is where
+// encoding/json reports a type error for that value.
+func checkValue(dec *json.Decoder, t reflect.Type, path string, paths map[int64]string) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return syntaxError(err)
 	}
+	paths[dec.InputOffset()] = path
 	delim, ok := tok.(json.Delim)
 	if !ok {
 		return nil // a scalar; its type is checked by pass 2
@@ -235,7 +246,7 @@ func checkValue(dec *json.Decoder, t reflect.Type, path string) error {
 			} else {
 				ft = elem
 			}
-			if err := checkValue(dec, ft, child); err != nil {
+			if err := checkValue(dec, ft, child, paths); err != nil {
 				return err
 			}
 		}
@@ -245,7 +256,7 @@ func checkValue(dec *json.Decoder, t reflect.Type, path string) error {
 			elem = t.Elem()
 		}
 		for i := 0; dec.More(); i++ {
-			if err := checkValue(dec, elem, path+"["+strconv.Itoa(i)+"]"); err != nil {
+			if err := checkValue(dec, elem, path+"["+strconv.Itoa(i)+"]", paths); err != nil {
 				return err
 			}
 		}

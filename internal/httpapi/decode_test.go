@@ -58,7 +58,10 @@ func TestDecode(t *testing.T) {
 		{name: "wrong type", body: `{"prompt":5}`, wantErr: &Error{Status: 400, Code: CodeInvalidType, Field: "prompt"}},
 		{name: "float for int", body: `{"duration":1.5}`, wantErr: &Error{Status: 400, Code: CodeInvalidType, Field: "duration"}},
 		{name: "string for bool", body: `{"generate_audio":"yes"}`, wantErr: &Error{Status: 400, Code: CodeInvalidType, Field: "generate_audio"}},
-		{name: "nested wrong type", body: `{"refs":[{"url":1}]}`, wantErr: &Error{Status: 400, Code: CodeInvalidType, Field: "refs.url"}},
+		{name: "nested wrong type", body: `{"refs":[{"url":1}]}`, wantErr: &Error{Status: 400, Code: CodeInvalidType, Field: "refs[0].url"}},
+		{name: "wrong type in a later element", body: `{"refs":[{"url":"a"},{"url":"b"},{"url":true}]}`, wantErr: &Error{Status: 400, Code: CodeInvalidType, Field: "refs[2].url"}},
+		{name: "object where a string belongs", body: `{"prompt":{"a":1}}`, wantErr: &Error{Status: 400, Code: CodeInvalidType, Field: "prompt"}},
+		{name: "array where an object belongs", body: `{"refs":[[1]]}`, wantErr: &Error{Status: 400, Code: CodeInvalidType, Field: "refs[0]"}},
 		{name: "invalid utf8", body: "{\"prompt\":\"\xff\"}", wantErr: &Error{Status: 400, Code: CodeInvalidEncoding}},
 		{name: "too large", body: `{"prompt":"` + strings.Repeat("a", MaxBodyBytes) + `"}`, wantErr: &Error{Status: 413, Code: CodeBodyTooLarge}},
 	}

@@ -209,6 +209,9 @@ func (r *Receiver) Receive(ctx context.Context, d Delivery) (Receipt, error) {
 		gctx, cancel := context.WithTimeout(ctx, r.cfg.ProviderTimeout)
 		v, err = r.provider.Get(gctx, cur.ProviderJobID)
 		cancel()
+		if err != nil {
+			r.metrics.Add(metrics.ProviderErrors, 1, metrics.Status(errorStatus(err)))
+		}
 		switch {
 		case err == nil:
 			rc.Reconciled = true

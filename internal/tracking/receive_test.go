@@ -523,6 +523,9 @@ func TestReceiveOutcomeUnconfirmedInTime(t *testing.T) {
 	if !rc.Recheck || got.State != job.Processing || len(got.History) != 0 || rig.store.Records != 1 {
 		t.Errorf("recheck %v, state %s, history %v, records %d; want a recorded delivery, nothing applied", rc.Recheck, got.State, got.History, rig.store.Records)
 	}
+	if rig.metrics.Get("ProviderErrors{Status=502}") != 1 {
+		t.Errorf("ProviderErrors{Status=502} = %v, want 1 (all: %v)", rig.metrics.Get("ProviderErrors{Status=502}"), rig.metrics.All())
+	}
 	want := []trackingtest.TaskCall{{Token: "token-1", Output: `{"state":"processing","waitSeconds":20,"recheck":true}`}}
 	if diff := cmp.Diff(want, rig.tasks.Calls); diff != "" {
 		t.Errorf("wakes (-want +got):\n%s", diff)

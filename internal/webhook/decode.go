@@ -466,7 +466,7 @@ func (d *decoder) key() ([]byte, bool, error) {
 	}
 	key := d.b[start:end]
 	if flags&hasEscape != 0 {
-		s, err := d.unquote(start, end, flags)
+		s, err := d.unquote(start, end)
 		if err != nil {
 			return nil, false, err
 		}
@@ -489,6 +489,12 @@ func (d *decoder) scanString() (start, end, flags int, err error) {
 		return 0, 0, 0, d.failAt(end, msg)
 	}
 	start, d.i = d.i+1, end+1
+	// JSON text is UTF-8 (RFC 8259 §8.1) and bytes >= 0x80 can only stand
+	// inside strings, so checking the strings that have any checks the
+	// whole body, skipped fields included.
+	if flags&hasHigh != 0 && !utf8.Valid(d.b[start:end]) {
+		return 0, 0, 0, d.failAt(start, "invalid UTF-8 in string")
+	}
 	return start, end, flags, nil
 }
 
@@ -643,21 +649,19 @@ func (d *decoder) string() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if flags == 0 || flags == hasHigh && utf8.Valid(d.b[start:end]) {
+	if flags&hasEscape == 0 { // valid UTF-8 already (scanString)
 		return string(d.b[start:end]), nil
 	}
-	return d.unquote(start, end, flags)
+	return d.unquote(start, end)
 }
 
 // unquote decodes the string with raw contents b[start:end], which
-// scanString has validated, exactly as encoding/json would. Common escapes
-// are decoded here; invalid UTF-8 and surrogates (which encoding/json
-// replaces with U+FFFD by rules of its own) go through encoding/json.
-func (d *decoder) unquote(start, end, flags int) (string, error) {
+// scanString has validated (valid UTF-8 included), exactly as encoding/json
+// would. Common escapes are decoded here; escaped surrogates (which
+// encoding/json replaces with U+FFFD by rules of its own) go through
+// encoding/json.
+func (d *decoder) unquote(start, end int) (string, error) {
 	raw := d.b[start:end]
-	if flags&hasHigh != 0 && !utf8.Valid(raw) {
-		return d.unquoteJSON(start, end)
-	}
 	out := make([]byte, 0, len(raw))
 	for i := 0; i < len(raw); {
 		c := raw[i]

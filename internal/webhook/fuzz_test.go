@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -121,7 +122,7 @@ func FuzzParse(f *testing.F) {
 // encoding/json: validity, string decoding and duplicate keys (last wins)
 // come from encoding/json itself.
 func referenceParse(body []byte) (*Delivery, bool) {
-	if len(body) > MaxBodyBytes || !json.Valid(body) {
+	if len(body) > MaxBodyBytes || !json.Valid(body) || !utf8.Valid(body) {
 		return nil, false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))

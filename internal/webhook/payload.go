@@ -141,10 +141,11 @@ func (d *Delivery) EventPhase() Phase {
 // path. Errors wrap ErrMalformed and give at most a byte offset, never body
 // content.
 //
-// Parse accepts exactly the bodies json.Valid accepts (and are objects with
-// an id and a type), but does not use encoding/json's reflection: one pass
-// validates and decodes the fields above, several times faster (see
-// bench_test.go).
+// Parse accepts exactly the bodies json.Valid accepts that are also valid
+// UTF-8 (RFC 8259 §8.1; encoding/json would quietly replace bad bytes) and
+// are objects with an id and a type, but does not use encoding/json's
+// reflection: one pass validates and decodes the fields above, several
+// times faster (see bench_test.go).
 func Parse(body []byte) (*Delivery, error) {
 	if len(body) > MaxBodyBytes {
 		return nil, fmt.Errorf("parse webhook payload: body over %d bytes: %w", MaxBodyBytes, ErrMalformed)

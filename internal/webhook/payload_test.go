@@ -150,11 +150,6 @@ func TestParse(t *testing.T) {
 			want: &Delivery{ID: "e\"1\\/\u00e9\U0001F600", Type: "video.created", Data: Data{CancelURL: "https://api.phaseo.app/v1/videos/G-1/cancel"}},
 		},
 		{
-			name: "invalid UTF-8 replaced as encoding/json does",
-			body: "{\"id\":\"e\xff\",\"type\":\"video.created\"}",
-			want: &Delivery{ID: "e\uFFFD", Type: "video.created"},
-		},
-		{
 			name: "nulls and wrong types leave zero values",
 			body: `{"id":"e","type":"video.progress","created_at":"1781712000","delivery":[1],` +
 				`"data":{"status":7,"progress":null,"expires_at":1.5e9,"webhook":{"delivery":{"total_attempts":"2","last_response_status":null}},` +
@@ -307,8 +302,6 @@ func TestParseStringsDecodeLikeEncodingJSON(t *testing.T) {
 		`"\ud83d\u0041 high then not low"`,
 		`"\u0000 nul"`,
 		"\"raw \xe2\x9c\x97 and escaped \\u2717\"",
-		"\"invalid \xff with escape \\n\"",
-		"\"truncated rune \xe2\x9c\"",
 		`"exactly8"`,
 		`"seven77"`,
 		`"a quote at byte eight: 1234567\" then more"`,
@@ -357,5 +350,14 @@ func TestParseIntegerBounds(t *testing.T) {
 				t.Errorf("created_at = %d, want %d", got.CreatedAt, tc.want)
 			}
 		})
+	}
+}
+
+// A signed body that is not UTF-8 is malformed (400), not decoded with
+// replacement characters.
+func TestParseRejectsInvalidUTF8(t *testing.T) {
+	body := []byte("{\"id\":\"evt_1\",\"type\":\"video.failed\",\"data\":{\"lifecycle_status\":\"fail\xffed\"}}")
+	if _, err := Parse(body); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("Parse = %v, want ErrMalformed", err)
 	}
 }
