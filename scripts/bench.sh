@@ -37,6 +37,8 @@ step webhook go test -run '^$' -bench '^Benchmark(HMACBaseline|VerifyAndParse)4K
 # 3: copies from a loopback HTTP source into a plain-HTTP S3 sink, with
 # io.Copy of the same stream as the baseline.
 step copier go test -run '^$' -bench '^BenchmarkCopyHTTP' -benchtime 1x -timeout 10m ./internal/copier/
+# 6: the gateway simulator serving 200 concurrent jobs at two time scales.
+step simulator go test -run '^$' -bench '^BenchmarkConcurrentJobs$' -benchtime 3x ./internal/simulator/
 # 2, 4, 5: the local stack (moto + RIE + simulator), started by the
 # benchmarks themselves.
 step system go test -run '^$' -bench . -benchtime 1x -timeout 20m ./bench/ -bench.generation="$generation"

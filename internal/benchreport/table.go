@@ -30,6 +30,7 @@ var ListPrices = Prices{
 
 // Benchmark names the table reads.
 const (
+	simulator   = "BenchmarkConcurrentJobs/scale="
 	verifyParse = "BenchmarkVerifyAndParse4KiB"
 	bareHMAC    = "BenchmarkHMACBaseline4KiB"
 	stormOurs   = "BenchmarkWebhookStorm/fn=webhook"
@@ -51,6 +52,7 @@ func Render(w io.Writer, r Results, p Prices) error {
 	t.storm()
 	t.copies()
 	t.coldStarts()
+	t.simulators()
 	fmt.Fprintln(&t.b)
 	t.costs(p)
 	_, err := io.WriteString(w, t.b.String())
@@ -228,5 +230,25 @@ func (t *table) costs(p Prices) {
 		fmt.Fprintf(&t.b, "| 5%c | %s | %.0f | %.0f (%.0f, %.0f) | %.3f | %.1f / %.1f (%.0f) | %.0f s | $%.4f + $%.4f + $%.4f = **$%.4f** | %s |\n",
 			'a'+i, path, m("transitions/job"), m("invocations/job"), m("polls/job"), m("webhooks/job"), m("GB-s/job"),
 			m("WRU/job"), m("RRU/job"), m("ddb-writes/job"), m("s-to-done"), s, l, d, s+l+d, x((s+l+d)/(bs+bl+bd)))
+	}
+}
+
+// simulators reports whether the gateway simulator keeps up with its time
+// scale serving 200 concurrent jobs with webhooks (lag ratio ≤ 1.05: the
+// jobs finish when the scale promises), at the local stack's scale (60)
+// and at ten times that.
+func (t *table) simulators() {
+	for i, scale := range []string{"60", "600"} {
+		num := fmt.Sprintf("6%c", 'a'+i)
+		what := "simulator: 200 concurrent jobs with created/progress/completed webhooks, time scale " + scale
+		lag, ok1 := t.metric(simulator+scale, "lag-ratio")
+		cores, ok2 := t.metric(simulator+scale, "cores-needed")
+		rate, ok3 := t.metric(simulator+scale, "deliveries/s")
+		if !ok1 || !ok2 || !ok3 {
+			t.line(num, what, notRun, "", "", "lag ≤ 1.05×", "")
+			continue
+		}
+		t.line(num, what, fmt.Sprintf("%.0f deliveries/s; CPU %.2f cores", rate, cores),
+			"the time the scale promises", x(lag)+" lag", "lag ≤ 1.05×", verdict(lag <= 1.05))
 	}
 }
