@@ -223,28 +223,11 @@ func startSystem() (*system, string, error) {
 // stripped, lambda.norpc), so binary size weighs on cold start as it does
 // in production.
 func buildBootstraps(ctx context.Context, root, dir string) (map[string]string, error) {
-	pkgs := map[string]string{"hello": "./bench/testdata/hello", "ok200": "./bench/testdata/ok200"}
+	pkgs := []string{"./bench/testdata/hello", "./bench/testdata/ok200"}
 	for _, fn := range stackFunctions {
-		pkgs[fn] = "./functions/" + fn
+		pkgs = append(pkgs, "./functions/"+fn)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	// One go build for all of them: the toolchain builds packages in
-	// parallel and names each binary after its directory.
-	args := []string{"build", "-trimpath", "-tags", "lambda.norpc", "-ldflags=-s -w", "-o", dir + string(filepath.Separator)}
-	out := map[string]string{}
-	for _, name := range slices.Sorted(maps.Keys(pkgs)) {
-		args = append(args, pkgs[name])
-		out[name] = filepath.Join(dir, name)
-	}
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build functions: %w: %s", err, b)
-	}
-	return out, nil
+	return localstack.Build(ctx, root, dir, pkgs...)
 }
 
 // percentile returns the p-th percentile (0..100) of sorted durations,

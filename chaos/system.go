@@ -295,33 +295,12 @@ func findRIE(root, given string) (string, error) {
 }
 
 // BuildBootstraps builds every function for this host the way `make build`
-// does for Lambda (static, lambda.norpc) into dir/<fn>/bootstrap, in one go
-// command so the build cache and the two cores are shared.
+// does for Lambda into dir/<fn>/bootstrap, in one go command so the build
+// cache and the two cores are shared.
 func BuildBootstraps(ctx context.Context, root, dir string) (map[string]string, error) {
-	out := filepath.Join(dir, "out")
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, fmt.Errorf("build bootstraps: %w", err)
-	}
-	args := []string{"build", "-trimpath", "-tags", "lambda.norpc", "-o", out + string(filepath.Separator)}
+	pkgs := make([]string, 0, len(Functions))
 	for _, fn := range Functions {
-		args = append(args, "./functions/"+fn)
+		pkgs = append(pkgs, "./functions/"+fn)
 	}
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build bootstraps: %w\n%s", err, b)
-	}
-	bins := map[string]string{}
-	for _, fn := range Functions {
-		path := filepath.Join(dir, fn, "bootstrap")
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return nil, fmt.Errorf("build bootstraps: %w", err)
-		}
-		if err := os.Rename(filepath.Join(out, fn), path); err != nil {
-			return nil, fmt.Errorf("build bootstraps: %w", err)
-		}
-		bins[fn] = path
-	}
-	return bins, nil
+	return localstack.Build(ctx, root, dir, pkgs...)
 }

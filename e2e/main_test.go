@@ -140,7 +140,7 @@ func requireSystem(t *testing.T) *system {
 
 func startSystem(ctx context.Context, root, dir, rie string) (*system, error) {
 	bin := filepath.Join(dir, "bin")
-	fns, err := buildBootstraps(ctx, root, bin)
+	fns, signEvent, err := buildBootstraps(ctx, root, bin)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +152,7 @@ func startSystem(ctx context.Context, root, dir, rie string) (*system, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &system{root: root, dir: dir, signEvent: filepath.Join(bin, "out", "sign-event")}
+	s := &system{root: root, dir: dir, signEvent: signEvent}
 	opts := localstack.Options{
 		Dir:       dir,
 		RIEBin:    rie,
@@ -192,37 +192,22 @@ func startSystem(ctx context.Context, root, dir, rie string) (*system, error) {
 func (s *system) close() { s.stack.Close() }
 
 // buildBootstraps builds every function for this host, once, the way `make
-// build` does for Lambda (static, lambda.norpc), into dir/<fn>/bootstrap,
-// and cmd/sign-event into dir/out.
-func buildBootstraps(ctx context.Context, root, dir string) (map[string]localstack.Function, error) {
-	out := filepath.Join(dir, "out")
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, err
-	}
-	args := []string{"build", "-tags", "lambda.norpc", "-o", out + string(filepath.Separator)}
+// build` does for Lambda, into dir/<fn>/bootstrap, and cmd/sign-event
+// beside them.
+func buildBootstraps(ctx context.Context, root, dir string) (map[string]localstack.Function, string, error) {
+	pkgs := []string{"./cmd/sign-event"}
 	for fn := range functions {
-		args = append(args, "./functions/"+fn)
+		pkgs = append(pkgs, "./functions/"+fn)
 	}
-	// The tool that re-signs the sample webhook events, built alongside.
-	args = append(args, "./cmd/sign-event")
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build bootstraps: %w\n%s", err, b)
+	bins, err := localstack.Build(ctx, root, dir, pkgs...)
+	if err != nil {
+		return nil, "", err
 	}
 	fns := map[string]localstack.Function{}
 	for fn, n := range functions {
-		path := filepath.Join(dir, fn, "bootstrap")
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.Rename(filepath.Join(out, fn), path); err != nil {
-			return nil, fmt.Errorf("build bootstraps: %w", err)
-		}
-		fns[fn] = localstack.Function{Bootstrap: path, Concurrency: n}
+		fns[fn] = localstack.Function{Bootstrap: bins[fn], Concurrency: n}
 	}
-	return fns, nil
+	return fns, bins["sign-event"], nil
 }
 
 // bucketName is the video bucket the stack made.

@@ -9,9 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/videojobs/videojobs/internal/localstack"
@@ -152,27 +150,17 @@ func startOwn(ctx context.Context, root string, log io.Writer) (*target, error) 
 // buildFunctions builds every function's bootstrap for this host in one go
 // build, into dir/<fn>/bootstrap.
 func buildFunctions(ctx context.Context, root, dir string) (map[string]localstack.Function, error) {
-	out := filepath.Join(dir, "out") + string(filepath.Separator)
-	args := []string{"build", "-tags", "lambda.norpc", "-o", out}
+	var pkgs []string
 	for fn := range functions {
-		args = append(args, "./functions/"+fn)
+		pkgs = append(pkgs, "./functions/"+fn)
 	}
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build functions: %w\n%s", err, strings.TrimSpace(string(b)))
+	bins, err := localstack.Build(ctx, root, dir, pkgs...)
+	if err != nil {
+		return nil, err
 	}
 	fns := map[string]localstack.Function{}
 	for fn, n := range functions {
-		path := filepath.Join(dir, fn, "bootstrap")
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.Rename(filepath.Join(out, fn), path); err != nil {
-			return nil, fmt.Errorf("build functions: %w", err)
-		}
-		fns[fn] = localstack.Function{Bootstrap: path, Concurrency: n}
+		fns[fn] = localstack.Function{Bootstrap: bins[fn], Concurrency: n}
 	}
 	return fns, nil
 }

@@ -82,9 +82,9 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	fns := map[string]localstack.Function{}
 	var broken []string
 	for _, name := range slices.Sorted(maps.Keys(functions)) {
-		bootstrap := filepath.Join(cache, "build", name, "bootstrap")
 		fmt.Fprintf(out, "building %s\n", name)
-		if err := build(ctx, root, bootstrap, "./functions/"+name); err != nil {
+		bins, err := localstack.Build(ctx, root, filepath.Join(cache, "build"), "./functions/"+name)
+		if err != nil {
 			if !cfg.skipBroken {
 				return fmt.Errorf("build %s (use -skip-broken to start without it): %w", name, err)
 			}
@@ -92,7 +92,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			fmt.Fprintf(out, "skipping %s: %v\n", name, err)
 			continue
 		}
-		fns[name] = localstack.Function{Bootstrap: bootstrap, Concurrency: functions[name]}
+		fns[name] = localstack.Function{Bootstrap: bins[name], Concurrency: functions[name]}
 	}
 
 	opts := localstack.Options{
@@ -106,11 +106,12 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	switch {
 	case cfg.sim == "none":
 	case cfg.sim == "build":
-		sim := filepath.Join(cache, "build", "ai-stats-sim")
 		fmt.Fprintln(out, "building ai-stats-sim")
-		if err := build(ctx, root, sim, "./cmd/ai-stats-sim"); err != nil {
+		bins, err := localstack.Build(ctx, root, filepath.Join(cache, "build"), "./cmd/ai-stats-sim")
+		if err != nil {
 			return fmt.Errorf("build simulator (use -sim none or -sim <url>): %w", err)
 		}
+		sim := bins["ai-stats-sim"]
 		// The simulator accepts one key; hand it the one the stack stores in
 		// Secrets Manager for the functions.
 		opts.APIKey = "aistats_v1_sk_local_" + randomHex()
@@ -151,17 +152,6 @@ func ensureRIE(ctx context.Context, root string, out io.Writer) (string, error) 
 		return "", fmt.Errorf("install aws-lambda-rie (needs the Go module proxy; or set it up by hand at %s): %w", rie, err)
 	}
 	return rie, nil
-}
-
-// build compiles a host-architecture Lambda bootstrap (or the simulator).
-func build(ctx context.Context, root, outPath, pkg string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", outPath, pkg)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%w\n%s", err, strings.TrimSpace(string(b)))
-	}
-	return nil
 }
 
 func printStack(out io.Writer, st *localstack.Stack, broken []string) {

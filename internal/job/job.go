@@ -160,10 +160,13 @@ type Job struct {
 	Deadline    time.Time `json:"deadline,omitzero"`
 	History     []Change  `json:"history"`
 
-	Progress       int    `json:"progress"`
-	ProviderStatus string `json:"providerStatus,omitempty"`
-	CanCancel      bool   `json:"canCancel,omitempty"`
-	AssetBytes     int64  `json:"assetBytes,omitempty"`
+	Progress int `json:"progress"`
+	// ProgressAt is when Progress last rose: two observations give the
+	// generation's rate, from which the next poll is timed.
+	ProgressAt     time.Time `json:"progressAt,omitzero"`
+	ProviderStatus string    `json:"providerStatus,omitempty"`
+	CanCancel      bool      `json:"canCancel,omitempty"`
+	AssetBytes     int64     `json:"assetBytes,omitempty"`
 
 	PollCount   int       `json:"pollCount"`
 	NextPollAt  time.Time `json:"nextPollAt,omitzero"`

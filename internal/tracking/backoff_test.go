@@ -80,21 +80,34 @@ func TestPollOnlyScheduleForThreeMinuteJob(t *testing.T) {
 }
 
 // With the provider's progress, a 3-minute generation (queued 10 s, then
-// progress rising linearly) is seen done by the second poll, where the
-// fixed 20 s loop polls 9 times.
+// progress rising linearly) is seen done by the third poll: the first
+// observation doubles the wait, the second gives the rate. The fixed 20 s
+// loop polls 9 times.
 func TestProgressGuidedScheduleForThreeMinuteJob(t *testing.T) {
-	const queue, gen = 10 * time.Second, 180 * time.Second
+	const queue, gen = 10 * time.Second, 170 * time.Second
+	progress := func(at time.Duration) int { return max(0, int(100*(at-queue)/gen)) }
 	for _, r := range []float64{0, 0.5, 1} {
 		at, prev, polls := 20*time.Second, time.Duration(0), 1
+		var lastP int
+		var lastAt time.Duration = -1
 		for at < queue+gen {
-			p := int(100 * (at - queue) / gen)
-			rem := (at - queue) * time.Duration(100-p) / time.Duration(max(p, 1))
+			p := progress(at)
+			var rem time.Duration
+			if lastAt >= 0 && p > lastP {
+				rem = (at - lastAt) * time.Duration(100-p) / time.Duration(p-lastP)
+			}
+			if p > lastP || lastAt < 0 {
+				lastP, lastAt = p, at
+			}
 			prev = tracking.NextWait(tracking.WaitInput{Now: testNow, Prev: prev, Remaining: rem, Cap: 300 * time.Second, Rand: r})
 			at += prev
 			polls++
 		}
-		if polls > 2 {
-			t.Errorf("rand %.1f: %d polls to see a 3-minute job done, want 2", r, polls)
+		if polls > 3 {
+			t.Errorf("rand %.1f: %d polls to see a 3-minute job done, want ≤ 3", r, polls)
+		}
+		if late := at - (queue + gen); late > 30*time.Second {
+			t.Errorf("rand %.1f: seen done %v after it finished, want ≤ 30 s", r, late)
 		}
 	}
 }

@@ -111,7 +111,7 @@ func observe(j *job.Job, v *aistats.Video, src job.Source, now time.Time, e *eff
 		j.AssetBytes = v.Asset.Bytes
 	}
 	if v.Progress != nil && *v.Progress > j.Progress {
-		j.Progress = *v.Progress
+		j.Progress, j.ProgressAt = *v.Progress, now
 	}
 	if v.Webhook != nil && v.Webhook.Delivery != nil {
 		d := v.Webhook.Delivery

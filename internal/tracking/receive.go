@@ -262,7 +262,7 @@ func (r *Receiver) Receive(ctx context.Context, d Delivery) (Receipt, error) {
 			return observe(j, v, job.SourceWebhook, now, &e)
 		}
 		if known && event == j.State && event == job.Processing && p.Data.Progress != nil && *p.Data.Progress > j.Progress {
-			j.Progress = *p.Data.Progress
+			j.Progress, j.ProgressAt = *p.Data.Progress, now
 		}
 		return nil
 	})

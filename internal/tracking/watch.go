@@ -168,11 +168,12 @@ func (w *Watcher) Poll(ctx context.Context, jobID string) (WatchResult, error) {
 		}
 		switch {
 		case getErr == nil:
+			prev, prevAt := j.Progress, j.ProgressAt
 			if err := observe(j, v, job.SourcePoll, now, &e); err != nil {
 				return err
 			}
 			in.PollAfter = v.PollAfter
-			in.Remaining = remaining(v, now)
+			in.Remaining = remaining(prev, prevAt, v, now)
 		case errors.Is(getErr, errNoProviderJob):
 			if f := w.unconfirmed(j, findErr, now); f != nil {
 				if err := transition(j, job.Failed, job.SourcePoll, now, f, &e); err != nil {
@@ -212,20 +213,22 @@ func (w *Watcher) Poll(ctx context.Context, jobID string) (WatchResult, error) {
 
 var errNoProviderJob = errors.New("no provider job id yet")
 
-// remaining extrapolates the provider's own progress report to the end of
-// the generation: elapsed processing time × (100 − p) / p. Only a progress
-// value the provider reported (not the gateway's estimate or a stored
-// default) on a processing job with a start time counts; otherwise 0.
-func remaining(v *aistats.Video, now time.Time) time.Duration {
-	if v.Status != aistats.StatusProcessing || v.Progress == nil || v.ProgressSource != "provider" || v.StartedAt.IsZero() {
+// remaining extrapolates the provider's own progress to the end of the
+// generation from two observations: the job's last recorded progress
+// (prev at prevAt, from a poll or a progress webhook) and v's. Only a value
+// the provider reported (not the gateway's estimate) on a processing job
+// that moved forward counts; otherwise 0. The gateway's started_at is not
+// used: it is set when the gateway first observes processing, which may be
+// this very poll.
+func remaining(prev int, prevAt time.Time, v *aistats.Video, now time.Time) time.Duration {
+	if v.Status != aistats.StatusProcessing || v.Progress == nil || v.ProgressSource != "provider" || prevAt.IsZero() {
 		return 0
 	}
-	p := *v.Progress
-	elapsed := now.Sub(v.StartedAt)
-	if p <= 0 || p >= 100 || elapsed <= 0 {
+	p, dt := *v.Progress, now.Sub(prevAt)
+	if p <= prev || p >= 100 || dt <= 0 {
 		return 0
 	}
-	return elapsed * time.Duration(100-p) / time.Duration(p)
+	return dt * time.Duration(100-p) / time.Duration(p-prev)
 }
 
 // DefaultUnconfirmedGrace is how long a job may wait for its provider job

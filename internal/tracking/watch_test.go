@@ -305,28 +305,37 @@ func TestPollReconcilesUnconfirmedCreate(t *testing.T) {
 	}
 }
 
-// The provider's progress times the next poll for the extrapolated end of
-// the generation; a gateway estimate does not.
+// The provider's progress, observed twice, times the next poll for the
+// extrapolated end of the generation; a first observation or a gateway
+// estimate does not.
 func TestPollTimesNextPollFromProgress(t *testing.T) {
-	started := testNow.Add(-20 * time.Second)
 	tests := []struct {
 		name     string
+		prev     int
+		prevAt   time.Time
 		source   string
 		wantWait int
 	}{
-		{"provider progress: 20 s for 10% → 180 s left, +10% (rand 1)", "provider", 198},
-		{"estimated progress: doubling", "estimated", 40},
+		{"10% → 30% in 40 s: 140 s left, +10% (rand 1)", 10, testNow.Add(-40 * time.Second), "provider", 154},
+		{"first observation: doubling", 0, time.Time{}, "provider", 40},
+		{"estimated progress: doubling", 10, testNow.Add(-40 * time.Second), "estimated", 40},
+		{"no progress since: doubling", 30, testNow.Add(-40 * time.Second), "provider", 40},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := &aistats.Video{Status: aistats.StatusProcessing, Progress: intp(10), ProgressSource: tt.source, StartedAt: started}
-			rig := newWatchRig(openJob(job.Processing), testNow, v)
+			j := openJob(job.Processing)
+			j.Progress, j.ProgressAt = tt.prev, tt.prevAt
+			v := &aistats.Video{Status: aistats.StatusProcessing, Progress: intp(30), ProgressSource: tt.source}
+			rig := newWatchRig(j, testNow, v)
 			res, err := rig.w.Poll(context.Background(), testJobID)
 			if err != nil {
 				t.Fatalf("Poll: %v", err)
 			}
 			if res.WaitSeconds != tt.wantWait {
 				t.Errorf("wait %ds, want %ds", res.WaitSeconds, tt.wantWait)
+			}
+			if got := rig.store.Job(testJobID); tt.prev < 30 && (got.Progress != 30 || !got.ProgressAt.Equal(testNow)) {
+				t.Errorf("progress %d at %v, want 30 at now", got.Progress, got.ProgressAt)
 			}
 		})
 	}
