@@ -16,9 +16,10 @@ import (
 )
 
 // WebhookEvents are the deliveries every job subscribes to: created, which
-// tells the workflow early that deliveries reach us (so it polls only as a
-// backstop), progress for the job view, and every terminal phase (the
-// gateway's default set) so the workflow is woken early.
+// shows early that deliveries reach us (delivery health) and binds the
+// provider job even before the create's reply is recorded, progress for the
+// job view and the poll schedule, and every terminal phase (the gateway's
+// default set) so the workflow is woken early.
 var WebhookEvents = []string{"job.created", "job.progress", "job.completed", "job.failed", "job.cancelled", "job.expired"}
 
 // Submission is the outcome of Submit.

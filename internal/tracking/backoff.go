@@ -20,10 +20,6 @@ type WaitInput struct {
 	// done, since on this gateway a status GET is what finalises a job and
 	// fires its terminal webhook (provider-contract.md §1).
 	Remaining time.Duration
-	// Backstop is set when verified webhooks reach us for this job: the
-	// terminal webhook will wake the workflow, so the poll is only a
-	// backstop for a lost delivery and waits the cap.
-	Backstop bool
 	// RetryAfter is the pause the gateway asked for (Retry-After, or the
 	// time until a key limit's reset_at).
 	RetryAfter time.Duration
@@ -45,11 +41,14 @@ type WaitInput struct {
 // failing gateway is given room. The wait is then drawn from the top 10%
 // below that target, which spreads concurrent jobs apart
 // (https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/)
-// while a sequence still grows by at least 1.8× per poll. Once webhooks are
-// seen to arrive, the doubling gives way to the cap. The result is never
-// below PollAfter, never above the cap unless the gateway asked for a
-// longer pause, and never past the deadline. Only the previous wait is
-// needed, which the job already stores.
+// while a sequence still grows by at least 1.8× per poll. Webhooks do not
+// stretch the wait: the gateway finalises a job (and sends its terminal
+// webhook) only on a status GET or its ~5-minute sweep, so waiting for the
+// webhook would leave a finished job waiting for the sweep; a webhook that
+// arrives first still wakes the workflow early. The result is never below
+// PollAfter, never above the cap unless the gateway asked for a longer
+// pause, and never past the deadline. Only the previous wait is needed,
+// which the job already stores.
 func NextWait(in WaitInput) time.Duration {
 	floor := in.PollAfter
 	if floor <= 0 {
@@ -57,9 +56,6 @@ func NextWait(in WaitInput) time.Duration {
 	}
 	r := min(max(in.Rand, 0), 1)
 	target := 2 * max(in.Prev, floor)
-	if in.Backstop {
-		target = in.Cap
-	}
 	if in.Cap > 0 {
 		target = min(target, in.Cap)
 	}

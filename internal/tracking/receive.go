@@ -187,14 +187,23 @@ func (r *Receiver) Receive(ctx context.Context, d Delivery) (Receipt, error) {
 	} else if err != nil {
 		return rc, fmt.Errorf("webhook for job %s: %w", d.JobID, err)
 	}
-	if cur.ProviderJobID == "" {
-		return rc, fmt.Errorf("webhook for job %s: %w", d.JobID, ErrJobNotReady)
-	}
 	if p.Data.ID == "" {
 		r.metrics.Add(metrics.WebhookRejected, 1, metrics.Reason(RejectMalformed))
 		return rc, fmt.Errorf("webhook for job %s: payload names no job: %w", d.JobID, ErrMalformed)
 	}
-	if p.Data.ID != cur.ProviderJobID {
+	providerID := cur.ProviderJobID
+	switch {
+	case providerID == "" && cur.SubmittedAt.IsZero():
+		// No create was sent for this job yet: nothing can be bound.
+		return rc, fmt.Errorf("webhook for job %s: %w", d.JobID, ErrJobNotReady)
+	case providerID == "":
+		// The create's reply is not recorded yet (the created event can
+		// outrun it), or the create was ambiguous. The delivery is signed
+		// with this job's own derived secret, which only the gateway job
+		// created for this job holds, so the job it names is this job's:
+		// bind it now instead of making the gateway retry in a minute.
+		providerID = p.Data.ID
+	case p.Data.ID != providerID:
 		return rc, r.reject(RejectJobMismatch)
 	}
 	r.metrics.Add(metrics.WebhooksReceived, 1)
@@ -207,7 +216,7 @@ func (r *Receiver) Receive(ctx context.Context, d Delivery) (Receipt, error) {
 	var recheck bool
 	if needsProvider(cur.State, event, known) {
 		gctx, cancel := context.WithTimeout(ctx, r.cfg.ProviderTimeout)
-		v, err = r.provider.Get(gctx, cur.ProviderJobID)
+		v, err = r.provider.Get(gctx, providerID)
 		cancel()
 		if err != nil {
 			r.metrics.Add(metrics.ProviderErrors, 1, metrics.Status(errorStatus(err)))
@@ -242,6 +251,11 @@ func (r *Receiver) Receive(ctx context.Context, d Delivery) (Receipt, error) {
 	var late bool
 	j, err := r.store.UpdateJob(ctx, d.JobID, func(j *job.Job) error {
 		e, late = effect{}, false
+		if j.ProviderJobID == "" {
+			j.ProviderJobID = providerID
+		} else if j.ProviderJobID != providerID {
+			return fmt.Errorf("job bound to another provider job meanwhile: %w", job.ErrConflict)
+		}
 		j.Deliveries.Received++
 		j.Deliveries.LastReceivedAt = now
 		if dup {

@@ -433,16 +433,32 @@ func TestReceiveTerminalEventTrustsProviderNotPayload(t *testing.T) {
 	}
 }
 
-func TestReceiveJobWithoutProviderIDAsksForRetry(t *testing.T) {
+// A signed created event can outrun the create's reply. The delivery is
+// signed with the job's own derived secret, so the provider job it names is
+// bound to the job at once; before any create was sent, the gateway is
+// asked to retry.
+func TestReceiveBindsProviderJobBeforeTheCreateReply(t *testing.T) {
+	body := payload("video.created", "video.created", 1, "queued", 0)
+
 	j := openJob(job.Accepted)
+	j.ProviderJobID, j.SubmittedAt = "", testNow.Add(-time.Second)
+	rig := newReceiverRig(j, &aistats.Video{ID: testProviderID, Status: aistats.StatusQueued})
+	if _, err := rig.r.Receive(context.Background(), signedBy(masterCurrent, body, testNow)); err != nil {
+		t.Fatalf("Receive: %v", err)
+	}
+	got := rig.store.Job(testJobID)
+	if got.ProviderJobID != testProviderID || got.State != job.Queued || got.Deliveries.Received != 1 {
+		t.Errorf("provider %q, state %s, received %d; want bound, queued, 1", got.ProviderJobID, got.State, got.Deliveries.Received)
+	}
+
+	j = openJob(job.Accepted)
 	j.ProviderJobID = ""
-	rig := newReceiverRig(j)
-	_, err := rig.r.Receive(context.Background(), signedBy(masterCurrent, payload("video.created", "video.created", 1, "queued", 0), testNow))
-	if !errors.Is(err, tracking.ErrJobNotReady) {
+	rig = newReceiverRig(j)
+	if _, err := rig.r.Receive(context.Background(), signedBy(masterCurrent, body, testNow)); !errors.Is(err, tracking.ErrJobNotReady) {
 		t.Fatalf("error = %v, want ErrJobNotReady", err)
 	}
 	if rig.store.Records != 0 {
-		t.Errorf("recorded a delivery for a job that cannot check it")
+		t.Errorf("recorded a delivery for a job that sent no create")
 	}
 }
 

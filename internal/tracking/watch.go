@@ -188,7 +188,6 @@ func (w *Watcher) Poll(ctx context.Context, jobID string) (WatchResult, error) {
 			}
 			in.RetryAfter, _ = aistats.RetryAfter(getErr, now)
 		}
-		in.Backstop = j.Deliveries.Received > 0
 		if !settled(j.State) && !now.Before(j.Deadline) {
 			f := &job.Failure{Reason: ReasonDeadline, Message: "not finished within " + w.cfg.JobDeadline.String() + " of submission"}
 			if err := transition(j, job.Failed, job.SourcePoll, now, f, &e); err != nil {

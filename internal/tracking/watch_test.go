@@ -341,18 +341,18 @@ func TestPollTimesNextPollFromProgress(t *testing.T) {
 	}
 }
 
-// Once verified webhooks arrive for a job, the terminal one will wake the
-// workflow: the poll becomes a backstop and waits the cap.
-func TestPollWaitsTheCapWhileWebhooksArrive(t *testing.T) {
+// Webhooks arriving do not stretch the wait: the gateway finalises a job
+// only when something GETs it, so the poll schedule stays the same.
+func TestPollWaitIgnoresWebhookArrivals(t *testing.T) {
 	j := openJob(job.Queued)
-	j.Deliveries.Received = 1
+	j.Deliveries.Received = 3
 	rig := newWatchRig(j, testNow, &aistats.Video{Status: aistats.StatusProcessing})
 	res, err := rig.w.Poll(context.Background(), testJobID)
 	if err != nil {
 		t.Fatalf("Poll: %v", err)
 	}
-	if res.WaitSeconds != 300 {
-		t.Errorf("wait %ds, want the 300 s cap", res.WaitSeconds)
+	if res.WaitSeconds != 40 {
+		t.Errorf("wait %ds, want the doubled 40 s", res.WaitSeconds)
 	}
 }
 
