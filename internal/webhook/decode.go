@@ -57,9 +57,9 @@ func decodeDelivery(b []byte, out *Delivery) error {
 	return nil
 }
 
-// The object decoders below share one shape: enter the object, then take
-// members with next until it reports the end. depth is the nesting depth
-// of the object itself; member values are one deeper. A known key whose
+// The object decoders below share one shape: members enters the object and
+// hands each key to a switch that decodes the value. depth is the nesting
+// depth of the object itself; member values are one deeper. A known key whose
 // value has another JSON type is skipped and left at the zero value, so
 // each decoder first zeroes its destination: a repeated key then replaces
 // the earlier value whole.
@@ -67,14 +67,7 @@ func decodeDelivery(b []byte, out *Delivery) error {
 func (d *decoder) delivery(out *Delivery) error {
 	const depth = 1
 	*out = Delivery{}
-	if err := d.enter(depth); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, more, err := d.next(first)
-		if !more || err != nil {
-			return err
-		}
+	return d.members(depth, func(key []byte) (err error) {
 		switch string(key) {
 		case "id":
 			err = d.str(&out.ID, depth+1)
@@ -89,10 +82,8 @@ func (d *decoder) delivery(out *Delivery) error {
 		default:
 			err = d.skip(depth + 1)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 func (d *decoder) deliveryInfo(out *DeliveryInfo, depth int) error {
@@ -100,14 +91,7 @@ func (d *decoder) deliveryInfo(out *DeliveryInfo, depth int) error {
 	if !d.at('{') {
 		return d.skip(depth)
 	}
-	if err := d.enter(depth); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, more, err := d.next(first)
-		if !more || err != nil {
-			return err
-		}
+	return d.members(depth, func(key []byte) (err error) {
 		switch string(key) {
 		case "key":
 			err = d.str(&out.Key, depth+1)
@@ -118,10 +102,8 @@ func (d *decoder) deliveryInfo(out *DeliveryInfo, depth int) error {
 		default:
 			err = d.skip(depth + 1)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 func (d *decoder) data(out *Data, depth int) error {
@@ -129,14 +111,7 @@ func (d *decoder) data(out *Data, depth int) error {
 	if !d.at('{') {
 		return d.skip(depth)
 	}
-	if err := d.enter(depth); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, more, err := d.next(first)
-		if !more || err != nil {
-			return err
-		}
+	return d.members(depth, func(key []byte) (err error) {
 		switch string(key) {
 		case "id":
 			err = d.str(&out.ID, depth+1)
@@ -192,10 +167,8 @@ func (d *decoder) data(out *Data, depth int) error {
 		default:
 			err = d.skip(depth + 1)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 func (d *decoder) webhook(out *WebhookState, depth int) error {
@@ -203,14 +176,7 @@ func (d *decoder) webhook(out *WebhookState, depth int) error {
 	if !d.at('{') {
 		return d.skip(depth)
 	}
-	if err := d.enter(depth); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, more, err := d.next(first)
-		if !more || err != nil {
-			return err
-		}
+	return d.members(depth, func(key []byte) (err error) {
 		switch string(key) {
 		case "url":
 			err = d.str(&out.URL, depth+1)
@@ -219,10 +185,8 @@ func (d *decoder) webhook(out *WebhookState, depth int) error {
 		default:
 			err = d.skip(depth + 1)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 func (d *decoder) deliverySummary(out *DeliverySummary, depth int) error {
@@ -230,14 +194,7 @@ func (d *decoder) deliverySummary(out *DeliverySummary, depth int) error {
 	if !d.at('{') {
 		return d.skip(depth)
 	}
-	if err := d.enter(depth); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, more, err := d.next(first)
-		if !more || err != nil {
-			return err
-		}
+	return d.members(depth, func(key []byte) (err error) {
 		switch string(key) {
 		case "total_attempts":
 			err = d.int(&out.TotalAttempts, depth+1)
@@ -262,22 +219,13 @@ func (d *decoder) deliverySummary(out *DeliverySummary, depth int) error {
 		default:
 			err = d.skip(depth + 1)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 // upstreamError and statusChange are called at an object.
 func (d *decoder) upstreamError(out *UpstreamError, depth int) error {
-	if err := d.enter(depth); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, more, err := d.next(first)
-		if !more || err != nil {
-			return err
-		}
+	return d.members(depth, func(key []byte) (err error) {
 		switch string(key) {
 		case "code":
 			err = d.text(&out.Code, depth+1)
@@ -294,21 +242,12 @@ func (d *decoder) upstreamError(out *UpstreamError, depth int) error {
 		default:
 			err = d.skip(depth + 1)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 func (d *decoder) statusChange(out *StatusChange, depth int) error {
-	if err := d.enter(depth); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, more, err := d.next(first)
-		if !more || err != nil {
-			return err
-		}
+	return d.members(depth, func(key []byte) (err error) {
 		switch string(key) {
 		case "previous_status":
 			err = d.str(&out.PreviousStatus, depth+1)
@@ -317,7 +256,23 @@ func (d *decoder) statusChange(out *StatusChange, depth int) error {
 		default:
 			err = d.skip(depth + 1)
 		}
-		if err != nil {
+		return err
+	})
+}
+
+// members enters the object at d.i, at nesting depth depth, and calls member
+// for each key with d.i at its value, until the end of the object or the
+// first error.
+func (d *decoder) members(depth int, member func(key []byte) error) error {
+	if err := d.enter(depth); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, more, err := d.next(first)
+		if !more || err != nil {
+			return err
+		}
+		if err := member(key); err != nil {
 			return err
 		}
 	}
