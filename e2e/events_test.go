@@ -176,7 +176,7 @@ var eventCases = map[string]eventCase{
 	"webhook-duplicate.json":     {function: "webhook", check: apiStatus(http.StatusOK, http.StatusAccepted, http.StatusNoContent)},
 	"webhook-bad-signature.json": {function: "webhook", check: apiStatus(http.StatusUnauthorized)},
 	"webhook-unsigned.json":      {function: "webhook", check: apiStatus(http.StatusUnauthorized)},
-	"watch-arm.json":             {function: "watch", check: watchResult},
+	"watch.json":                 {function: "watch", check: watchResult},
 	"watch-poll.json":            {function: "watch", check: watchResult},
 	"watch-fail.json":            {function: "watch", check: watchResult},
 	"store.json":                 {function: "store", check: checkStore},

@@ -158,8 +158,8 @@ func TestEachFunctionHasOnlyTheActionsItCalls(t *testing.T) {
 	}
 	want := map[string][]string{
 		"submit":  cat(platform, rw, []string{"secretsmanager:GetSecretValue", "states:StartExecution"}),
-		"webhook": cat(platform, rw, []string{"secretsmanager:GetSecretValue", "states:SendTaskSuccess"}),
-		"watch":   cat(platform, rw, []string{"secretsmanager:GetSecretValue", "states:SendTaskSuccess"}),
+		"webhook": cat(platform, rw, []string{"secretsmanager:GetSecretValue", "states:SendTaskFailure", "states:SendTaskSuccess"}),
+		"watch":   cat(platform, rw, []string{"secretsmanager:GetSecretValue", "states:SendTaskFailure", "states:SendTaskSuccess"}),
 		"store": cat(platform, rw, []string{"secretsmanager:GetSecretValue",
 			"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"}),
 		"jobs": cat(platform, rw, []string{"dynamodb:Query", "secretsmanager:GetSecretValue", "s3:GetObject"}),
@@ -197,6 +197,8 @@ func TestGrantsNameExactResources(t *testing.T) {
 		{"submit", "states:StartExecution", []string{sm}},
 		{"webhook", "states:SendTaskSuccess", []string{sm}},
 		{"watch", "states:SendTaskSuccess", []string{sm}},
+		{"webhook", "states:SendTaskFailure", []string{sm}},
+		{"watch", "states:SendTaskFailure", []string{sm}},
 		{"submit", "secretsmanager:GetSecretValue", sortedCopy(apiKey, master)},
 		{"webhook", "secretsmanager:GetSecretValue", sortedCopy(apiKey, master)},
 		{"watch", "secretsmanager:GetSecretValue", []string{apiKey}},

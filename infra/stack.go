@@ -139,7 +139,7 @@ func grantLeastPrivilege(stack awscdk.Stack, st *Storage, fns *Functions, wf *Wo
 	webhook := fns.Roles["webhook"]
 	webhook.AddToPrincipalPolicy(statement("JobTable", tableReadWrite, table))
 	webhook.AddToPrincipalPolicy(statement("Secrets", getSecret, apiKey, master))
-	webhook.AddToPrincipalPolicy(statement("WakeJobWorkflow", []string{"states:SendTaskSuccess"}, sm))
+	webhook.AddToPrincipalPolicy(statement("WakeJobWorkflow", []string{"states:SendTaskSuccess", "states:SendTaskFailure"}, sm))
 
 	watch := fns.Roles["watch"]
 	watch.AddToPrincipalPolicy(statement("JobTable", tableReadWrite, table))
@@ -147,7 +147,7 @@ func grantLeastPrivilege(stack awscdk.Stack, st *Storage, fns *Functions, wf *Wo
 	// Separate policy: see NewStack on the cycle this avoids.
 	awsiam.NewPolicy(stack, jsii.String("WatchTaskTokenPolicy"), &awsiam.PolicyProps{
 		Roles:      &[]awsiam.IRole{watch},
-		Statements: &[]awsiam.PolicyStatement{statement("CompleteOwnTaskTokens", []string{"states:SendTaskSuccess"}, sm)},
+		Statements: &[]awsiam.PolicyStatement{statement("CompleteOwnTaskTokens", []string{"states:SendTaskSuccess", "states:SendTaskFailure"}, sm)},
 	})
 
 	store := fns.Roles["store"]

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/videojobs/videojobs/internal/localstack"
+	"github.com/videojobs/videojobs/internal/tracking"
+	"github.com/videojobs/videojobs/internal/tracking/trackingtest"
 	"github.com/videojobs/videojobs/workflow"
 )
 
@@ -89,7 +92,8 @@ func startEnv(t *testing.T) *env {
 			return
 		}
 		cfg := localstack.AWSConfig(moto.URL())
-		shared = &env{moto: moto, front: front, srv: srv, sfn: sfn.NewFromConfig(cfg), stubs: stubs}
+		stubs.sfn = sfn.NewFromConfig(cfg)
+		shared = &env{moto: moto, front: front, srv: srv, sfn: stubs.sfn, stubs: stubs}
 		if _, err := eventbridge.NewFromConfig(cfg).CreateEventBus(context.Background(), &eventbridge.CreateEventBusInput{Name: aws.String("videojobs")}); err != nil {
 			sharedErr = fmt.Errorf("create bus: %w", err)
 		}
@@ -241,90 +245,91 @@ func TestJobWorkflowPaths(t *testing.T) {
 	machine := e.createMachine(t, workflow.JobASL)
 
 	tests := []struct {
-		name        string
-		script      plan
-		webhook     string // state sent with SendTaskSuccess once the job is armed
-		recheck     bool   // the wake asks for a re-read (the webhook's GET timed out)
-		wantStatus  sfntypes.ExecutionStatus
-		wantStates  []string
-		wantCalls   []string
-		wantDetail  string
-		maxStates   int
-		waitSeconds int
+		name       string
+		script     plan
+		webhook    string // state sent with SendTaskSuccess once the job is armed
+		recheck    bool   // the webhook reschedules instead (its GET timed out)
+		wantStatus sfntypes.ExecutionStatus
+		wantStates []string
+		wantCalls  []string
+		wantDetail string
+		maxStates  int
 	}{
 		{
-			name:        "webhook wakes the workflow",
-			webhook:     "completed",
-			waitSeconds: 60,
-			wantStatus:  sfntypes.ExecutionStatusSucceeded,
-			wantStates:  []string{"Watch", "Route", "Store", "PublishSucceeded"},
-			wantCalls:   []string{"arm", "store"},
-			wantDetail:  "Job Succeeded",
-			maxStates:   8,
-		},
-		{
-			name:        "webhook asks for a re-read when the provider was slow",
-			webhook:     "processing",
-			recheck:     true,
-			script:      plan{polls: []string{"completed"}},
-			waitSeconds: 60,
-			wantStatus:  sfntypes.ExecutionStatusSucceeded,
-			wantStates:  []string{"Watch", "Route", "Poll", "Route", "Store", "PublishSucceeded"},
-			wantCalls:   []string{"arm", "poll", "store"},
-			wantDetail:  "Job Succeeded",
-			maxStates:   8,
-		},
-		{
-			name:        "webhook reports a cancelled job",
-			webhook:     "cancelled",
-			waitSeconds: 60,
-			wantStatus:  sfntypes.ExecutionStatusSucceeded,
-			wantStates:  []string{"Watch", "Route", "PublishFailed"},
-			wantCalls:   []string{"arm"},
-			wantDetail:  "Job Failed",
-		},
-		{
-			name:        "timeout polls until completed",
-			script:      plan{polls: []string{"processing", "processing", "completed"}},
-			waitSeconds: 1,
-			wantStatus:  sfntypes.ExecutionStatusSucceeded,
-			wantStates: []string{
-				"Watch", "Poll", "Route",
-				"Watch", "Poll", "Route",
-				"Watch", "Poll", "Route",
-				"Store", "PublishSucceeded",
-			},
-			wantCalls:  []string{"arm", "poll", "arm", "poll", "arm", "poll", "store"},
+			name: "webhook wakes the workflow",
+			// The first poll sets a 60 s wait; the webhook comes first.
+			script:     plan{polls: []string{"processing"}, reschedules: []int{60}},
+			webhook:    "completed",
+			wantStatus: sfntypes.ExecutionStatusSucceeded,
+			wantStates: []string{"FirstWait", "Watch", "Watch", "Route", "Store", "PublishSucceeded"},
+			wantCalls:  []string{"watch:1", "watch:60", "store"},
 			wantDetail: "Job Succeeded",
+			maxStates:  8,
 		},
 		{
-			name:        "poll finds the provider job failed",
-			script:      plan{polls: []string{"failed"}},
-			waitSeconds: 1,
-			wantStatus:  sfntypes.ExecutionStatusSucceeded,
-			wantStates:  []string{"Watch", "Poll", "Route", "PublishFailed"},
-			wantCalls:   []string{"arm", "poll"},
-			wantDetail:  "Job Failed",
+			name:       "webhook asks for a re-read when the provider was slow",
+			script:     plan{polls: []string{"processing", "processing", "completed"}, reschedules: []int{60}},
+			webhook:    "processing",
+			recheck:    true,
+			wantStatus: sfntypes.ExecutionStatusSucceeded,
+			wantStates: []string{"FirstWait", "Watch", "Watch", "Watch", "Route", "Store", "PublishSucceeded"},
+			// The webhook's reschedule keeps the wait; the entry it causes
+			// polls and finds the job completed.
+			wantCalls:  []string{"watch:1", "watch:60", "watch:60", "store"},
+			wantDetail: "Job Succeeded",
+			maxStates:  8,
 		},
 		{
-			name:        "a crashing watch marks the job failed",
-			script:      plan{armFailures: 99},
-			waitSeconds: 60,
-			wantStatus:  sfntypes.ExecutionStatusSucceeded,
-			wantStates:  []string{"Watch", "MarkFailed", "PublishWorkflowFailed"},
-			// One attempt plus the two retries of the States.TaskFailed retrier.
-			wantCalls:  []string{"arm", "arm", "arm", "fail"},
+			name:       "webhook reports a cancelled job",
+			script:     plan{polls: []string{"processing"}, reschedules: []int{60}},
+			webhook:    "cancelled",
+			wantStatus: sfntypes.ExecutionStatusSucceeded,
+			wantStates: []string{"FirstWait", "Watch", "Watch", "Route", "PublishFailed"},
+			wantCalls:  []string{"watch:1", "watch:60"},
 			wantDetail: "Job Failed",
 		},
 		{
-			name:        "a Lambda service error is retried",
-			webhook:     "completed",
-			script:      plan{storeServiceErrors: 1},
-			waitSeconds: 60,
-			wantStatus:  sfntypes.ExecutionStatusSucceeded,
-			wantStates:  []string{"Watch", "Route", "Store", "PublishSucceeded"},
-			wantCalls:   []string{"arm", "store", "store"},
-			wantDetail:  "Job Succeeded",
+			name:       "timeouts re-enter Watch until a poll finds the job completed",
+			script:     plan{polls: []string{"processing", "processing", "completed"}},
+			wantStatus: sfntypes.ExecutionStatusSucceeded,
+			wantStates: []string{"FirstWait", "Watch", "Watch", "Watch", "Route", "Store", "PublishSucceeded"},
+			wantCalls:  []string{"watch:1", "watch:1", "watch:1", "store"},
+			wantDetail: "Job Succeeded",
+		},
+		{
+			name: "a reschedule sets the wait of the following entries",
+			script: plan{polls: []string{"processing", "processing", "processing", "completed"},
+				reschedules: []int{2}},
+			wantStatus: sfntypes.ExecutionStatusSucceeded,
+			wantStates: []string{"FirstWait", "Watch", "Watch", "Watch", "Watch", "Route", "Store", "PublishSucceeded"},
+			wantCalls:  []string{"watch:1", "watch:2", "watch:2", "watch:2", "store"},
+			wantDetail: "Job Succeeded",
+		},
+		{
+			name:       "poll finds the provider job failed",
+			script:     plan{polls: []string{"failed"}},
+			wantStatus: sfntypes.ExecutionStatusSucceeded,
+			wantStates: []string{"FirstWait", "Watch", "Route", "PublishFailed"},
+			wantCalls:  []string{"watch:1"},
+			wantDetail: "Job Failed",
+		},
+		{
+			name:       "a crashing watch marks the job failed",
+			script:     plan{watchFailures: 99},
+			wantStatus: sfntypes.ExecutionStatusSucceeded,
+			wantStates: []string{"FirstWait", "Watch", "MarkFailed", "PublishWorkflowFailed"},
+			// One attempt plus the three retries of the States.TaskFailed
+			// retrier (the Reschedule retrier before it never retries).
+			wantCalls:  []string{"watch:1", "watch:1", "watch:1", "watch:1", "fail"},
+			wantDetail: "Job Failed",
+		},
+		{
+			name:       "a Lambda service error is retried",
+			script:     plan{polls: []string{"completed"}, storeServiceErrors: 1},
+			wantStatus: sfntypes.ExecutionStatusSucceeded,
+			wantStates: []string{"FirstWait", "Watch", "Route", "Store", "PublishSucceeded"},
+			wantCalls:  []string{"watch:1", "store", "store"},
+			wantDetail: "Job Succeeded",
 		},
 	}
 	for _, tt := range tests {
@@ -335,17 +340,21 @@ func TestJobWorkflowPaths(t *testing.T) {
 			if tt.webhook != "" {
 				go func() {
 					token := <-js.armed
-					out := fmt.Sprintf(`{"state":%q,"waitSeconds":20}`, tt.webhook)
+					var err error
 					if tt.recheck {
-						out = fmt.Sprintf(`{"state":%q,"waitSeconds":20,"recheck":true}`, tt.webhook)
+						_, err = e.sfn.SendTaskFailure(context.Background(), &sfn.SendTaskFailureInput{TaskToken: aws.String(token),
+							Error: aws.String(tracking.RescheduleError), Cause: aws.String("60")})
+					} else {
+						out := fmt.Sprintf(`{"state":%q,"waitSeconds":60}`, tt.webhook)
+						_, err = e.sfn.SendTaskSuccess(context.Background(), &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(out)})
 					}
-					if _, err := e.sfn.SendTaskSuccess(context.Background(), &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(out)}); err != nil {
-						t.Errorf("send task success: %v", err)
+					if err != nil {
+						t.Errorf("complete the task: %v", err)
 					}
 				}()
 			}
 
-			got := e.run(t, machine, jobID, input(jobID, tt.waitSeconds))
+			got := e.run(t, machine, jobID, input(jobID, 1))
 
 			if got.status != tt.wantStatus {
 				t.Errorf("status = %s, want %s", got.status, tt.wantStatus)
@@ -375,15 +384,24 @@ func TestJobWorkflowPaths(t *testing.T) {
 				}
 			}
 			t.Logf("%s: %d state transitions %v", tt.name, len(got.states()), got.states())
+			if t.Failed() {
+				for _, ev := range got.history {
+					b, _ := json.Marshal(ev)
+					t.Logf("history: %s", b)
+				}
+			}
 		})
 	}
 }
 
 // TestTransitionsAgainstFixedLoop measures, on moto, the transitions of
-// job.asl.json's poll-only path and of a fixed "Wait 20 s → Task → Choice"
-// loop at one and three polls (waits scaled down to 1 s), fits
-// transitions = a + b·polls for each, and compares the two for a 3-minute job
-// whose provider says poll_after_seconds = 20.
+// job.asl.json with one and three Watch entries and of a fixed "Wait 20 s →
+// Task → Choice" loop at one and three polls (waits scaled down to 1 s),
+// fits transitions = a + b·n for each, and compares the two for a 3-minute
+// job whose provider says poll_after_seconds = 20: the fixed loop polls 9
+// times, the Watch entries of job.asl.json are the ones the real watch
+// function makes on a simulated clock (trackingtest.ReplayWatch), with the
+// provider's progress and without it.
 func TestTransitionsAgainstFixedLoop(t *testing.T) {
 	t.Parallel()
 	e := startEnv(t)
@@ -435,24 +453,28 @@ func TestTransitionsAgainstFixedLoop(t *testing.T) {
 		return
 	}
 
-	// A 3-minute job, provider poll_after_seconds = 20. The fixed loop polls
-	// every 20 s; the watch function backs off exponentially from 20 s
-	// (docs/internals.md), so its polls come at 20, 60, 140 and 300 s.
 	const jobSeconds = 180
-	fixedPolls := int(math.Ceil(jobSeconds / 20.0))
-	oursPolls, elapsed := 0, 0
-	for wait := 20; elapsed < jobSeconds; wait = min(wait*2, 300) {
-		elapsed += wait
-		oursPolls++
-	}
 	o, f := fits["job.asl.json"], fits["fixed loop"]
-	oursTransitions := o.a + o.b*float64(oursPolls)
+	fixedPolls := int(math.Ceil(jobSeconds / 20.0))
 	fixedTransitions := f.a + f.b*float64(fixedPolls)
-	ratio := fixedTransitions / oursTransitions
-	t.Logf("3-minute job: job.asl.json %.0f transitions (%d polls), fixed 20 s loop %.0f transitions (%d polls): %.2fx fewer",
-		oursTransitions, oursPolls, fixedTransitions, fixedPolls, ratio)
-	if ratio < 2 {
-		t.Errorf("fixed loop / job.asl.json transitions = %.2f, want ≥ 2", ratio)
+	for _, lj := range []trackingtest.LinearJob{
+		{Queue: 10 * time.Second, Gen: 170 * time.Second},
+		{Queue: 10 * time.Second, Gen: 170 * time.Second, NoProgress: true},
+	} {
+		r, err := trackingtest.ReplayWatch(lj, tracking.DefaultPollAfter, time.Second, 0.5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		oursTransitions := o.a + o.b*float64(r.Entries)
+		ratio := fixedTransitions / oursTransitions
+		t.Logf("3-minute job, provider progress %v: job.asl.json %.0f transitions (%d Watch entries: %d polls, %d reschedules), fixed 20 s loop %.0f transitions (%d polls): %.2fx fewer",
+			!lj.NoProgress, oursTransitions, r.Entries, r.Polls, r.Reschedules, fixedTransitions, fixedPolls, ratio)
+		if ratio < 2 {
+			t.Errorf("fixed loop / job.asl.json transitions = %.2f, want ≥ 2", ratio)
+		}
+		if !lj.NoProgress && oursTransitions > 8 {
+			t.Errorf("job.asl.json: %.0f transitions with the provider's progress, want ≤ 8", oursTransitions)
+		}
 	}
 }
 
@@ -534,11 +556,16 @@ func nextStates(raw json.RawMessage) []string {
 
 const storedSHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
-// plan tells the stub functions how one job behaves.
+// plan tells the stub functions how one job behaves. The stub watch plays
+// the watch function: the n-th call "polls" polls[n] (the last repeats); a
+// settled state completes the token with it, a positive reschedules[n]
+// fails it with videojobs.Reschedule and that wait, anything else hands the
+// token to the test (armed) and lets the timeout re-enter Watch.
 type plan struct {
-	polls              []string // states successive polls return; the last repeats
-	armFailures        int      // arm calls that fail before one succeeds
-	storeServiceErrors int      // store calls the Lambda service itself fails
+	polls              []string
+	reschedules        []int
+	watchFailures      int // watch calls that fail before one succeeds
+	storeServiceErrors int // store calls the Lambda service itself fails
 }
 
 // jobScript is one job's plan and what the stubs saw of it.
@@ -546,16 +573,19 @@ type jobScript struct {
 	plan
 	mu    sync.Mutex
 	calls []string
+	kinds []string
 	armed chan string
 }
 
-func (j *jobScript) record(call string) int {
+// record logs call and returns how many calls of kind there were so far.
+func (j *jobScript) record(call, kind string) int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.calls = append(j.calls, call)
+	j.kinds = append(j.kinds, kind)
 	n := 0
-	for _, c := range j.calls {
-		if c == call {
+	for _, k := range j.kinds {
+		if k == kind {
 			n++
 		}
 	}
@@ -572,6 +602,7 @@ func (j *jobScript) callLog() []string {
 type stubs struct {
 	mu   sync.Mutex
 	jobs map[string]*jobScript
+	sfn  *sfn.Client // completes task tokens, as the watch function does
 }
 
 func newStubs() *stubs { return &stubs{jobs: map[string]*jobScript{}} }
@@ -595,13 +626,14 @@ func (s *stubs) job(jobID string) (*jobScript, error) {
 }
 
 type watchInput struct {
-	Action    string          `json:"action"`
-	JobID     string          `json:"jobId"`
-	TaskToken string          `json:"taskToken"`
-	Cause     json.RawMessage `json:"cause"`
+	Action      string          `json:"action"`
+	JobID       string          `json:"jobId"`
+	TaskToken   string          `json:"taskToken"`
+	WaitSeconds int             `json:"waitSeconds"`
+	Cause       json.RawMessage `json:"cause"`
 }
 
-func (s *stubs) watch(_ context.Context, payload []byte) ([]byte, error) {
+func (s *stubs) watch(ctx context.Context, payload []byte) ([]byte, error) {
 	var in watchInput
 	if err := json.Unmarshal(payload, &in); err != nil {
 		return nil, err
@@ -610,21 +642,42 @@ func (s *stubs) watch(_ context.Context, payload []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := j.record(in.Action)
 	switch in.Action {
-	case "arm":
+	case "watch":
+		n := j.record(fmt.Sprintf("watch:%d", in.WaitSeconds), "watch")
 		if in.TaskToken == "" {
-			return nil, errors.New("arm without task token")
+			return nil, errors.New("watch without task token")
 		}
-		if n <= j.armFailures {
+		if n <= j.watchFailures {
 			return nil, &localstack.FunctionError{Type: "Runtime.ExitError", Message: "watch crashed"}
 		}
-		j.armed <- in.TaskToken
-		return []byte(`{"armed":true}`), nil
+		if len(j.polls) == 0 {
+			return nil, errors.New("no polls planned")
+		}
+		state := j.polls[min(n, len(j.polls))-1]
+		switch {
+		case state != "processing" && state != "queued":
+			out := fmt.Sprintf(`{"state":%q,"waitSeconds":0}`, state)
+			_, err = s.sfn.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(in.TaskToken), Output: aws.String(out)})
+		case n <= len(j.reschedules) && j.reschedules[n-1] > 0:
+			_, err = s.sfn.SendTaskFailure(ctx, &sfn.SendTaskFailureInput{TaskToken: aws.String(in.TaskToken),
+				Error: aws.String(tracking.RescheduleError), Cause: aws.String(strconv.Itoa(j.reschedules[n-1]))})
+		default:
+			select {
+			case j.armed <- in.TaskToken:
+			default:
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(map[string]any{"state": state, "waitSeconds": in.WaitSeconds})
 	case "poll":
+		n := j.record("poll", "poll")
 		state := j.polls[min(n, len(j.polls))-1]
 		return json.Marshal(map[string]any{"state": state, "waitSeconds": 1})
 	case "fail":
+		j.record("fail", "fail")
 		var cause struct{ Error string }
 		if err := json.Unmarshal(in.Cause, &cause); err != nil || cause.Error == "" {
 			return nil, fmt.Errorf("fail without a cause: %s", in.Cause)
@@ -645,7 +698,7 @@ func (s *stubs) Invoke(_ context.Context, payload []byte) (localstack.Response, 
 	if err != nil {
 		return localstack.Response{}, err
 	}
-	if n := j.record("store"); n <= j.storeServiceErrors {
+	if n := j.record("store", "store"); n <= j.storeServiceErrors {
 		return localstack.Response{}, errors.New("lambda service unavailable")
 	}
 	out, _ := json.Marshal(map[string]any{

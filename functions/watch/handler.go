@@ -12,7 +12,7 @@ import (
 
 // watcher is the domain this Lambda serves (*tracking.Watcher).
 type watcher interface {
-	Arm(ctx context.Context, jobID, token string) (tracking.WatchResult, error)
+	Watch(ctx context.Context, jobID, token string, wait time.Duration) (tracking.WatchResult, error)
 	Poll(ctx context.Context, jobID string) (tracking.WatchResult, error)
 	Fail(ctx context.Context, jobID string, cause json.RawMessage) (tracking.WatchResult, error)
 }
@@ -25,6 +25,8 @@ type request struct {
 	Action    string `json:"action"`
 	JobID     string `json:"jobId"`
 	TaskToken string `json:"taskToken,omitempty"`
+	// WaitSeconds is the workflow's current wait ($wait) for "watch".
+	WaitSeconds int `json:"waitSeconds,omitempty"`
 	// Cause is the Catch's error object ({"Error","Cause"}) for "fail".
 	Cause json.RawMessage `json:"cause,omitempty"`
 }
@@ -44,12 +46,6 @@ func (h *handler) handle(ctx context.Context, req request) (tracking.WatchResult
 	outcome, reason := "ok", ""
 	if err != nil {
 		outcome, reason = "error", err.Error()
-	}
-	if req.Action == "arm" && err != nil {
-		// The Watch state times out into Poll anyway, so a token that
-		// could not be stored costs only the early wake-up; failing the
-		// task would end the job for a transient error.
-		outcome, err = "arm_failed", nil
 	}
 	if ferr := h.metrics.Flush(); ferr != nil {
 		h.log.WarnContext(ctx, "flush metrics", "error", ferr.Error())
@@ -79,8 +75,8 @@ func (h *handler) dispatch(ctx context.Context, req request) (tracking.WatchResu
 		return tracking.WatchResult{}, fmt.Errorf("watch: invalid job id %q", clip(req.JobID))
 	}
 	switch req.Action {
-	case "arm":
-		return h.watch.Arm(ctx, req.JobID, req.TaskToken)
+	case "watch":
+		return h.watch.Watch(ctx, req.JobID, req.TaskToken, time.Duration(req.WaitSeconds)*time.Second)
 	case "poll":
 		return h.watch.Poll(ctx, req.JobID)
 	case "fail":

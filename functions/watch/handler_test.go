@@ -62,14 +62,24 @@ func loadRequest(t *testing.T, name string) request {
 }
 
 func TestSampleEvents(t *testing.T) {
-	t.Run("arm", func(t *testing.T) {
-		r := newRig(job.Processing)
-		req := loadRequest(t, "watch-arm.json")
-		if _, err := r.h.handle(context.Background(), req); err != nil {
+	t.Run("watch", func(t *testing.T) {
+		// Never polled: the entry polls, the job is processing with its
+		// first progress value, so the 20 s wait is kept and the token
+		// stored for a webhook (no completion).
+		r := newRig(job.Queued, &aistats.Video{Status: aistats.StatusProcessing, Progress: intp(6), ProgressSource: "provider"})
+		req := loadRequest(t, "watch.json")
+		res, err := r.h.handle(context.Background(), req)
+		if err != nil {
 			t.Fatalf("handle: %v", err)
+		}
+		if diff := cmp.Diff(tracking.WatchResult{State: job.Processing, WaitSeconds: 20}, res); diff != "" {
+			t.Errorf("result (-want +got):\n%s", diff)
 		}
 		if got := r.store.Job(sampleJobID).TaskToken; got != req.TaskToken {
 			t.Errorf("stored token %q, want the event's", got)
+		}
+		if len(r.tasks.Calls) != 0 {
+			t.Errorf("token completed %d times, want 0 (the timeout re-enters Watch)", len(r.tasks.Calls))
 		}
 		if strings.Contains(r.logs.String(), req.TaskToken) {
 			t.Errorf("task token logged: %s", r.logs.String())
@@ -120,16 +130,18 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
-func TestArmFailureDoesNotFailTheTask(t *testing.T) {
-	r := newRig(job.Processing)
+func TestWatchStoreFailureFailsTheTask(t *testing.T) {
+	r := newRig(job.Processing, &aistats.Video{Status: aistats.StatusProcessing})
 	r.store.UpdateErrs = []error{errors.New("throttled")}
-	if _, err := r.h.handle(context.Background(), request{Action: "arm", JobID: sampleJobID, TaskToken: "tok"}); err != nil {
-		t.Fatalf("arm returned %v; a lost token must only cost the early wake-up", err)
+	if _, err := r.h.handle(context.Background(), request{Action: "watch", JobID: sampleJobID, TaskToken: "tok", WaitSeconds: 20}); err == nil {
+		t.Fatal("watch hid a store failure; the workflow must retry it")
 	}
-	if !strings.Contains(r.logs.String(), `"outcome":"arm_failed"`) || !strings.Contains(r.logs.String(), "throttled") {
-		t.Errorf("log line does not report the failed arm: %s", r.logs.String())
+	if !strings.Contains(r.logs.String(), `"outcome":"error"`) || !strings.Contains(r.logs.String(), "throttled") {
+		t.Errorf("log line does not report the failure: %s", r.logs.String())
 	}
 }
+
+func intp(n int) *int { return &n }
 
 func TestPollStoreFailureFailsTheTask(t *testing.T) {
 	r := newRig(job.Processing, &aistats.Video{Status: aistats.StatusProcessing})

@@ -1,4 +1,4 @@
-# Runs moto_server with two fixes for running the job workflow locally.
+# Runs moto_server with five fixes for running the job workflow locally.
 #
 # moto 5.x deep-copies a state machine on every StartExecution, including
 # its list of executions. An execution holds thread locks, which cannot be
@@ -41,6 +41,87 @@ def _serialised_call_action(self):
 
 
 DynamoHandler.call_action = _serialised_call_action
+
+# Third fix: moto evaluates every workflow variable reference ("$wait",
+# "$x.y") through a JSONata engine that needs a Java bridge (jpype), absent
+# here, so any JSONPath state that reads a variable fails with
+# "'NoneType' object is not callable". In a JSONPath state a variable
+# reference is a plain lookup, optionally followed by field names: resolve
+# it from the execution's variable store. Anything else (JSONata states,
+# array subscripts) still goes to moto's own evaluation.
+import re  # noqa: E402
+
+from moto.stepfunctions.parser.asl.component.common.query_language import (  # noqa: E402
+    QueryLanguageMode,
+)
+from moto.stepfunctions.parser.asl.component.common.string.string_expression import (  # noqa: E402
+    StringVariableSample,
+)
+
+_plain_variable_reference = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)$")
+_sample_variable = StringVariableSample._eval_body
+
+
+def _sample_variable_natively(self, env):
+    m = _plain_variable_reference.match(self.expression)
+    if self.query_language_mode != QueryLanguageMode.JSONPath or m is None:
+        return _sample_variable(self, env)
+    value = env.variable_store.get(m.group(1))
+    for field in filter(None, m.group(2).split(".")):
+        value = value[field]
+    env.stack.append(copy.deepcopy(value))
+
+
+StringVariableSample._eval_body = _sample_variable_natively
+
+# Fourth fix: a Catch whose Next is the state it belongs to (the Watch loop
+# re-enters Watch on a timeout) is legal ASL, but moto decides whether a
+# Catch overrode Next by comparing the next state's name with the current
+# one, so it takes the state's own Next instead. Remember what the Catch
+# chose and honour it.
+from moto.stepfunctions.parser.asl.component.common.catch.catcher_decl import (  # noqa: E402
+    CatcherDecl,
+    CatcherOutcomeCaught,
+)
+from moto.stepfunctions.parser.asl.component.state.state import CommonStateField  # noqa: E402
+
+_catcher_eval_body = CatcherDecl._eval_body
+_state_set_next = CommonStateField._set_next
+
+
+def _catcher_eval_body_remembering_next(self, env):
+    _catcher_eval_body(self, env)
+    if env.stack and isinstance(env.stack[-1], CatcherOutcomeCaught):
+        env.videojobs_caught_next = self.next_decl.name
+
+
+def _set_next_after_catch(self, env):
+    caught = getattr(env, "videojobs_caught_next", None)
+    if caught is not None:
+        env.videojobs_caught_next = None
+        env.next_state_name = caught
+        return
+    _state_set_next(self, env)
+
+
+CatcherDecl._eval_body = _catcher_eval_body_remembering_next
+CommonStateField._set_next = _set_next_after_catch
+
+# Fifth fix: moto's SendTaskFailure handler drops the request's cause, so a
+# Catch sees Cause null (the Reschedule catch reads its new wait from it).
+# Pass it on.
+from moto.stepfunctions.responses import StepFunctionResponse  # noqa: E402
+from moto.core.responses import EmptyResult  # noqa: E402
+
+
+def _send_task_failure_with_cause(self):
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    )
+    return EmptyResult()
+
+
+StepFunctionResponse.send_task_failure = _send_task_failure_with_cause
 
 from moto.server import main  # noqa: E402
 

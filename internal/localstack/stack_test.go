@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -29,14 +30,20 @@ import (
 func TestStack(t *testing.T) {
 	rie := rieBin(t)
 	echo := echoBootstrap(t)
+	var tasks atomic.Pointer[sfn.Client] // set once the stack runs
 	stubs := map[string]localstack.Invoker{
-		"watch": localstack.HandlerFunc(func(_ context.Context, p []byte) ([]byte, error) {
-			var in struct{ Action string }
-			_ = json.Unmarshal(p, &in)
-			if in.Action == "poll" {
-				return []byte(`{"state":"completed","waitSeconds":1}`), nil
+		// The watch function's first poll finds the job completed and
+		// completes the Watch task with it.
+		"watch": localstack.HandlerFunc(func(ctx context.Context, p []byte) ([]byte, error) {
+			var in struct{ Action, TaskToken string }
+			if err := json.Unmarshal(p, &in); err != nil || in.Action != "watch" || tasks.Load() == nil {
+				return nil, fmt.Errorf("watch stub: unexpected call %s (%v)", p, err)
 			}
-			return []byte(`{}`), nil
+			out := `{"state":"completed","waitSeconds":0}`
+			if _, err := tasks.Load().SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(in.TaskToken), Output: aws.String(out)}); err != nil {
+				return nil, err
+			}
+			return []byte(out), nil
 		}),
 		"store": localstack.HandlerFunc(func(context.Context, []byte) ([]byte, error) {
 			return []byte(`{"state":"stored","bucket":"videojobs-videos","key":"videos/x/0.mp4","size":1,"sha256":"00"}`), nil
@@ -128,6 +135,7 @@ func TestStack(t *testing.T) {
 	})
 
 	cfg := localstack.AWSConfig(st.MotoURL())
+	tasks.Store(sfn.NewFromConfig(cfg))
 	t.Run("resources", func(t *testing.T) {
 		table, err := dynamodb.NewFromConfig(cfg).DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(st.Resources.TableName)})
 		if err != nil {

@@ -76,3 +76,23 @@ func NextWait(in WaitInput) time.Duration {
 	secs := (wait + time.Second - 1) / time.Second
 	return max(secs, 1) * time.Second
 }
+
+// KeepWait reports whether the Watch loop keeps running with its current
+// wait (segment, the workflow's $wait) instead of changing it to next, the
+// wait NextWait chose. Keeping costs nothing (the timeout re-enters Watch,
+// one state transition per poll); changing costs one more transition (the
+// Reschedule catch), so the current wait is kept when it is within 10%
+// (at least 5 s) of next, and also right after the job's first progress
+// value: the next poll at the same wait gives the rate that times the
+// poll after it (two samples make an estimate, one does not). A wait
+// shorter than the gateway's Retry-After is never kept.
+func KeepWait(segment, next time.Duration, in WaitInput, firstSample bool) bool {
+	if segment <= 0 || segment < in.RetryAfter {
+		return false
+	}
+	if firstSample && in.Remaining <= 0 && segment <= next {
+		return true
+	}
+	tol := max(5*time.Second, next/10)
+	return segment >= next-tol && segment <= next+tol
+}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/videojobs/videojobs/internal/tracking"
+	"github.com/videojobs/videojobs/internal/tracking/trackingtest"
 )
 
 func TestNextWait(t *testing.T) {
@@ -106,6 +107,70 @@ func TestProgressGuidedScheduleForThreeMinuteJob(t *testing.T) {
 		}
 		if late := at - (queue + gen); late > 30*time.Second {
 			t.Errorf("rand %.1f: seen done %v after it finished, want ≤ 30 s", r, late)
+		}
+	}
+}
+
+func TestKeepWait(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		name          string
+		segment, next time.Duration
+		in            tracking.WaitInput
+		firstSample   bool
+		want          bool
+	}{
+		{"same wait", 20 * s, 20 * s, tracking.WaitInput{}, false, true},
+		{"within 5 s", 20 * s, 24 * s, tracking.WaitInput{}, false, true},
+		{"doubling", 20 * s, 40 * s, tracking.WaitInput{}, false, false},
+		{"within 10% of a long wait", 140 * s, 152 * s, tracking.WaitInput{Remaining: 140 * s}, false, true},
+		{"estimate far later", 20 * s, 151 * s, tracking.WaitInput{Remaining: 137 * s}, false, false},
+		{"estimate far sooner", 151 * s, 20 * s, tracking.WaitInput{Remaining: 18 * s}, false, false},
+		{"first progress value keeps the floor", 20 * s, 40 * s, tracking.WaitInput{}, true, true},
+		{"first progress value never lengthens", 60 * s, 40 * s, tracking.WaitInput{}, true, false},
+		{"shorter than Retry-After", 20 * s, 30 * s, tracking.WaitInput{RetryAfter: 30 * s}, true, false},
+		{"no current wait", 0, 20 * s, tracking.WaitInput{}, false, false},
+	}
+	for _, tt := range tests {
+		if got := tracking.KeepWait(tt.segment, tt.next, tt.in, tt.firstSample); got != tt.want {
+			t.Errorf("%s: KeepWait(%v, %v) = %v, want %v", tt.name, tt.segment, tt.next, got, tt.want)
+		}
+	}
+}
+
+// The schedule that the cost figures rest on, replayed through the real
+// Watcher on a simulated clock: a 3-minute generation (queued 10 s, then
+// linear provider progress over 170 s) is seen done within 4 Watch entries
+// (3 polls and 1 reschedule: the first progress value keeps the 20 s wait,
+// the second times the poll just after the extrapolated end), i.e. at most
+// 8 state transitions, and at most 30 s after it finished, whatever the
+// jitter and with up to 1.5 s of delay per entry. Without progress, the
+// back-off alone (20, 40, 80, 160 s) needs more entries and sees the job
+// up to 2½ minutes late, still with at most half the fixed 20 s loop's 29
+// transitions.
+func TestWatchScheduleForThreeMinuteJob(t *testing.T) {
+	for _, lj := range []trackingtest.LinearJob{
+		{Queue: 10 * time.Second, Gen: 170 * time.Second},
+		{Queue: 10 * time.Second, Gen: 170 * time.Second, NoProgress: true},
+	} {
+		for _, lag := range []time.Duration{0, 700 * time.Millisecond, 1500 * time.Millisecond} {
+			for _, r := range []float64{0, 0.5, 1} {
+				got, err := trackingtest.ReplayWatch(lj, tracking.DefaultPollAfter, lag, r)
+				if err != nil {
+					t.Fatalf("replay: %v", err)
+				}
+				maxTransitions, maxLate := 8, 30*time.Second
+				if lj.NoProgress {
+					maxTransitions, maxLate = 29/2, 150*time.Second
+				}
+				late := got.SeenDone - (lj.Queue + lj.Gen)
+				t.Logf("progress %v, lag %v, rand %.1f: %d transitions (%d polls, %d reschedules), seen done %v late",
+					!lj.NoProgress, lag, r, got.Transitions(), got.Polls, got.Reschedules, late)
+				if got.Transitions() > maxTransitions || late > maxLate {
+					t.Errorf("progress %v, lag %v, rand %.1f: %d transitions (%d polls, %d reschedules), seen done %v late; want ≤ %d and ≤ %v",
+						!lj.NoProgress, lag, r, got.Transitions(), got.Polls, got.Reschedules, late, maxTransitions, maxLate)
+				}
+			}
 		}
 	}
 }

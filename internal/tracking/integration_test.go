@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,6 +47,9 @@ type world struct {
 	watch    *tracking.Watcher
 	archive  *tracking.Archiver
 	hookURL  string
+	// skew moves the watcher's clock forward to the next poll when run's
+	// shortened Watch timeout fires, as if the workflow's wait had passed.
+	skew atomic.Int64
 }
 
 func newWorld(t *testing.T) *world {
@@ -73,7 +78,8 @@ func newWorld(t *testing.T) *world {
 
 	secrets := &trackingtest.Secrets{Current: masterCurrent, Previous: masterPrevious}
 	w.recv = tracking.NewReceiver(w.store, w.provider, w.tasks, secrets, w.metrics, tracking.ReceiverConfig{MasterSecretARN: "arn:test"})
-	w.watch = tracking.NewWatcher(w.store, w.provider, w.tasks, w.metrics, tracking.WatchConfig{})
+	w.watch = tracking.NewWatcher(w.store, w.provider, w.tasks, w.metrics, tracking.WatchConfig{
+		Now: func() time.Time { return time.Now().Add(time.Duration(w.skew.Load())) }})
 	w.archive = tracking.NewArchiver(w.store, w.provider, copier.New(w.s3), w.metrics, w.bucket, nil)
 
 	hooks := httptest.NewServer(http.HandlerFunc(w.serveWebhook))
@@ -126,21 +132,24 @@ func (w *world) submit(t *testing.T, prompt string) string {
 	return v.ID
 }
 
-// run drives the workflow's loop until the job settles: Watch (arm, then
-// wait for a wake-up, shortened to 300 ms), on timeout Poll, Route. With
-// sweep set, Watch waits up to 5 s while the gateway's background
-// reconciliation runs every 100 ms, so the terminal webhook, not a poll,
-// finalises the job and wakes the workflow. Then it lets the gateway
-// finish its deliveries.
+// run drives the workflow's loop until the job settles: Watch with a new
+// token (it polls when a poll is due, then arms), then a wait for the
+// token's completion, shortened to 300 ms; a timeout moves the watcher's
+// clock to the next poll and re-enters Watch, a videojobs.Reschedule
+// completion re-enters it with the new wait. With sweep set, the wait is up
+// to 5 s while the gateway's background reconciliation runs every 100 ms,
+// so the terminal webhook, not a poll, may finalise the job and wake the
+// workflow. Then it lets the gateway finish its deliveries.
 func (w *world) run(t *testing.T, sweep bool) job.State {
 	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(60 * time.Second)
 	var state job.State
+	segment := tracking.DefaultPollAfter
 	for n := 0; ; n++ {
 		woken := len(w.tasks.Sent())
-		if _, err := w.watch.Arm(ctx, testJobID, fmt.Sprintf("token-%d", n)); err != nil {
-			t.Fatalf("arm: %v", err)
+		if _, err := w.watch.Watch(ctx, testJobID, fmt.Sprintf("token-%d", n), segment); err != nil {
+			t.Fatalf("watch: %v", err)
 		}
 		watchTimeout := 300 * time.Millisecond
 		if sweep {
@@ -154,18 +163,27 @@ func (w *world) run(t *testing.T, sweep bool) job.State {
 			}
 			return len(w.tasks.Sent()) > woken
 		}) {
-			var out tracking.WatchResult
 			call := w.tasks.Sent()[woken]
+			if call.Error == tracking.RescheduleError {
+				secs, err := strconv.Atoi(call.Cause)
+				if err != nil || secs < 1 {
+					t.Fatalf("reschedule cause %q: want whole seconds", call.Cause)
+				}
+				segment = time.Duration(secs) * time.Second
+				continue
+			}
+			var out tracking.WatchResult
 			if err := json.Unmarshal([]byte(call.Output), &out); err != nil {
 				t.Fatalf("wake-up output %q: %v", call.Output, err)
 			}
 			state = out.State
 		} else {
-			res, err := w.watch.Poll(ctx, testJobID)
+			j, err := w.store.GetJob(ctx, testJobID)
 			if err != nil {
-				t.Fatalf("poll: %v", err)
+				t.Fatalf("get job: %v", err)
 			}
-			state = res.State
+			w.skew.Add(int64(max(time.Until(j.NextPollAt)-time.Duration(w.skew.Load()), 0)))
+			state = j.State
 		}
 		if state == job.Completed || state.Terminal() {
 			break

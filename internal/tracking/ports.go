@@ -56,9 +56,12 @@ var (
 	_ DeliveryStore = (*jobstore.Store)(nil)
 )
 
-// TaskNotifier completes the workflow's waiting Watch task (*sfn.Client).
+// TaskNotifier completes the workflow's waiting Watch task (*sfn.Client):
+// with the job's state when it is settled, or with the
+// videojobs.Reschedule error when the next poll is due at another time.
 type TaskNotifier interface {
 	SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
+	SendTaskFailure(ctx context.Context, in *sfn.SendTaskFailureInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error)
 }
 
 var _ TaskNotifier = (*sfn.Client)(nil)

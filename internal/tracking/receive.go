@@ -92,7 +92,7 @@ type ReceiverConfig struct {
 	// within 1 s at p99 (design.md guarantee 5). The gateway's GET can take
 	// seconds (it queries the provider live): when it does not answer in
 	// time for a delivery claiming an outcome, the delivery is recorded and
-	// the workflow is woken to re-read the job in its own Poll step.
+	// the workflow is woken to re-read the job in its next Watch step.
 	ProviderTimeout time.Duration
 	Now             func() time.Time
 }
@@ -272,6 +272,10 @@ func (r *Receiver) Receive(ctx context.Context, d Delivery) (Receipt, error) {
 			late = true
 			j.Deliveries.Late++
 		}
+		if recheck && !settled(j.State) {
+			// The workflow's next Watch entry polls at once.
+			j.NextPollAt = now
+		}
 		if v != nil {
 			return observe(j, v, job.SourceWebhook, now, &e)
 		}
@@ -309,7 +313,9 @@ func (r *Receiver) Receive(ctx context.Context, d Delivery) (Receipt, error) {
 		}
 	case recheck && j.TaskToken != "":
 		rc.Recheck = true
-		if err := r.wakeOnce(ctx, j, WatchResult{State: j.State, WaitSeconds: j.WaitSeconds, Recheck: true}); err != nil {
+		if err := r.dropTokenAfter(ctx, j, func(token string) error {
+			return rescheduleTask(ctx, r.tasks, token, j.WaitSeconds)
+		}); err != nil {
 			return rc, fmt.Errorf("webhook for job %s: %w", d.JobID, err)
 		}
 	case recheck && !settled(j.State):
@@ -326,8 +332,14 @@ func (r *Receiver) Receive(ctx context.Context, d Delivery) (Receipt, error) {
 // dropped only after the wake succeeded: if the wake fails, the 5xx makes
 // the gateway retry, and the retry (a duplicate) wakes it then.
 func (r *Receiver) wakeOnce(ctx context.Context, j *job.Job, res WatchResult) error {
+	return r.dropTokenAfter(ctx, j, func(token string) error { return wake(ctx, r.tasks, token, res) })
+}
+
+// dropTokenAfter completes j's task token with complete, then drops the
+// token from the job unless a newer one replaced it meanwhile.
+func (r *Receiver) dropTokenAfter(ctx context.Context, j *job.Job, complete func(token string) error) error {
 	token := j.TaskToken
-	if err := wake(ctx, r.tasks, token, res); err != nil {
+	if err := complete(token); err != nil {
 		return err
 	}
 	_, err := r.store.UpdateJob(ctx, j.ID, func(j *job.Job) error {

@@ -523,7 +523,8 @@ func TestConcurrentWebhookAndPollLoseNoUpdate(t *testing.T) {
 // A delivery that claims an outcome is acted on only after the provider
 // confirms it. When the provider does not answer within the webhook's
 // budget, the delivery is recorded, nothing is applied, and the waiting
-// workflow is woken to re-read the job in its own Poll step; with no task
+// workflow is rescheduled to re-read the job in its next Watch step at
+// once (its next poll time is now); with no task
 // waiting, the gateway is asked to retry (503).
 func TestReceiveOutcomeUnconfirmedInTime(t *testing.T) {
 	body := payload("video.completed", "video.completed", 1, "completed", 0)
@@ -542,7 +543,10 @@ func TestReceiveOutcomeUnconfirmedInTime(t *testing.T) {
 	if rig.metrics.Get("ProviderErrors{Status=502}") != 1 {
 		t.Errorf("ProviderErrors{Status=502} = %v, want 1 (all: %v)", rig.metrics.Get("ProviderErrors{Status=502}"), rig.metrics.All())
 	}
-	want := []trackingtest.TaskCall{{Token: "token-1", Output: `{"state":"processing","waitSeconds":20,"recheck":true}`}}
+	if !got.NextPollAt.Equal(testNow) {
+		t.Errorf("next poll at %v, want now (%v): the next Watch entry must poll", got.NextPollAt, testNow)
+	}
+	want := []trackingtest.TaskCall{{Token: "token-1", Error: tracking.RescheduleError, Cause: "20"}}
 	if diff := cmp.Diff(want, rig.tasks.Calls); diff != "" {
 		t.Errorf("wakes (-want +got):\n%s", diff)
 	}

@@ -25,14 +25,12 @@ const (
 	DefaultJobDeadline = time.Hour
 )
 
-// WatchResult is the watch λ's answer to the workflow: the job state the
-// Route choice branches on and the Watch timeout before the next poll.
+// WatchResult is the watch λ's answer: the job state the workflow's Route
+// choice branches on (the output a settled job completes the Watch task
+// with) and the wait before the next poll.
 type WatchResult struct {
 	State       job.State `json:"state"`
 	WaitSeconds int       `json:"waitSeconds"`
-	// Recheck asks the workflow to poll now: a webhook claimed an outcome
-	// the gateway did not confirm in time (workflow/job.asl.json, Route).
-	Recheck bool `json:"recheck,omitempty"`
 }
 
 // WatchConfig tunes the Watcher; zero fields take the defaults.
@@ -79,19 +77,74 @@ func NewWatcher(store Store, provider Poller, tasks TaskNotifier, metrics Record
 	return &Watcher{store: store, provider: provider, tasks: tasks, metrics: metrics, cfg: cfg}
 }
 
-// Arm stores the workflow's task token on the job so that a webhook that
-// settles the job can wake the workflow. If the job is already settled (a
-// webhook got there first), Arm completes the token itself. Both may
-// happen for one token; the second completion fails harmlessly as a stale
-// token.
-func (w *Watcher) Arm(ctx context.Context, jobID, token string) (WatchResult, error) {
+// RescheduleError is the error name the Watch task is failed with when the
+// next poll is due at another time than the current wait: the workflow's
+// Catch assigns the cause (whole seconds) to $wait and re-enters Watch,
+// one state transition (workflow/job.asl.json).
+const RescheduleError = "videojobs.Reschedule"
+
+// pollSlack is how early a Watch entry may come and still poll: Step
+// Functions timeouts fire on whole seconds after the task started, which
+// is a little after the wait was chosen.
+const pollSlack = 2 * time.Second
+
+// Watch serves the workflow's Watch step, entered once per poll with a new
+// task token and the wait the workflow is running with (segment, $wait).
+// When a poll is due it reads the provider and applies its status; then:
+//   - a settled job completes the token with its state (Route goes on);
+//   - an open job stores the token, so a webhook that settles the job can
+//     wake the workflow early, and keeps the current wait when it is close
+//     enough to the one NextWait chose (the timeout re-enters Watch: one
+//     transition per poll);
+//   - otherwise it fails the token with RescheduleError and the new wait,
+//     which the workflow assigns to $wait before re-entering Watch.
+//
+// An entry that comes before the next poll is due (the one right after a
+// reschedule) only stores the token. A completion that races a webhook's
+// fails harmlessly as a stale token.
+func (w *Watcher) Watch(ctx context.Context, jobID, token string, segment time.Duration) (WatchResult, error) {
 	if token == "" {
-		return WatchResult{}, fmt.Errorf("arm job %s: empty task token", jobID)
+		return WatchResult{}, fmt.Errorf("watch job %s: empty task token", jobID)
 	}
+	now := w.cfg.Now()
+	cur, err := w.store.GetJob(ctx, jobID)
+	if err != nil {
+		return WatchResult{}, fmt.Errorf("watch job %s: %w", jobID, err)
+	}
+	var res WatchResult
+	var reschedule bool
+	if !settled(cur.State) && pollDue(cur, now) {
+		res, reschedule, err = w.poll(ctx, cur, now, token, segment)
+	} else {
+		res, err = w.arm(ctx, jobID, token)
+	}
+	if err != nil {
+		return res, fmt.Errorf("watch job %s: %w", jobID, err)
+	}
+	switch {
+	case settled(res.State):
+		err = wake(ctx, w.tasks, token, res)
+	case reschedule:
+		err = rescheduleTask(ctx, w.tasks, token, res.WaitSeconds)
+	}
+	if err != nil {
+		return res, fmt.Errorf("watch job %s: %w", jobID, err)
+	}
+	return res, nil
+}
+
+// pollDue reports whether a Watch entry should read the provider: the job
+// was never polled, its next poll time has come, or a webhook asked for a
+// re-read (it sets NextPollAt to now).
+func pollDue(j *job.Job, now time.Time) bool {
+	return j.PollCount == 0 || j.NextPollAt.IsZero() || !now.Before(j.NextPollAt.Add(-pollSlack))
+}
+
+// arm stores the task token on an open job; a settled job keeps none, as
+// nobody else would wake it (Watch completes it at once).
+func (w *Watcher) arm(ctx context.Context, jobID, token string) (WatchResult, error) {
 	j, err := w.store.UpdateJob(ctx, jobID, func(j *job.Job) error {
 		if settled(j.State) {
-			// Nobody else will wake this token; keep none on a job
-			// that no longer waits.
 			j.TaskToken = ""
 			return nil
 		}
@@ -99,23 +152,15 @@ func (w *Watcher) Arm(ctx context.Context, jobID, token string) (WatchResult, er
 		return nil
 	})
 	if err != nil {
-		return WatchResult{}, fmt.Errorf("arm job %s: %w", jobID, err)
+		return WatchResult{}, fmt.Errorf("arm: %w", err)
 	}
-	res := WatchResult{State: j.State, WaitSeconds: j.WaitSeconds}
-	if settled(j.State) {
-		if err := wake(ctx, w.tasks, token, res); err != nil {
-			return res, fmt.Errorf("arm job %s: %w", jobID, err)
-		}
-	}
-	return res, nil
+	return WatchResult{State: j.State, WaitSeconds: j.WaitSeconds}, nil
 }
 
 // Poll reads the job from the provider, applies its status (monotonically),
-// records the poll and returns the next wait. A failed poll never changes
-// the job's state, it only backs off; a job still open at its deadline
-// ends failed with reason "deadline"; a feature-off (501) or a job the
-// provider no longer knows (404) ends failed at once, as no later poll can
-// succeed.
+// records the poll and returns the next wait; it stores no task token. It
+// serves workflows that poll from a plain Task (the fixed-loop baseline of
+// bench/ and workflow/testdata, and operators' manual runs).
 func (w *Watcher) Poll(ctx context.Context, jobID string) (WatchResult, error) {
 	now := w.cfg.Now()
 	cur, err := w.store.GetJob(ctx, jobID)
@@ -125,7 +170,22 @@ func (w *Watcher) Poll(ctx context.Context, jobID string) (WatchResult, error) {
 	if settled(cur.State) {
 		return WatchResult{State: cur.State}, nil
 	}
+	res, _, err := w.poll(ctx, cur, now, "", 0)
+	if err != nil {
+		return res, fmt.Errorf("poll job %s: %w", jobID, err)
+	}
+	return res, nil
+}
 
+// poll reads the provider for cur, applies its status and chooses the next
+// wait. A failed poll never changes the job's state, it only backs off; a
+// job still open at its deadline ends failed with reason "deadline"; a
+// feature-off (501) or a job the provider no longer knows (404) ends failed
+// at once, as no later poll can succeed. With a token, the same write arms
+// the open job with it, and reschedule tells whether the workflow's
+// current wait (segment) must change to the chosen one.
+func (w *Watcher) poll(ctx context.Context, cur *job.Job, now time.Time, token string, segment time.Duration) (res WatchResult, reschedule bool, err error) {
+	jobID := cur.ID
 	var v, adopted *aistats.Video
 	var getErr, findErr error
 	providerID := cur.ProviderJobID
@@ -152,9 +212,9 @@ func (w *Watcher) Poll(ctx context.Context, jobID string) (WatchResult, error) {
 	var e effect
 	var wait time.Duration
 	j, err := w.store.UpdateJob(ctx, jobID, func(j *job.Job) error {
-		e, wait = effect{}, 0
+		e, wait, reschedule = effect{}, 0, false
 		j.PollCount++
-		// The token that timed out into this poll is spent.
+		// A token stored earlier is spent: it timed out into this poll.
 		j.TaskToken = ""
 		if j.Deadline.IsZero() {
 			j.Deadline = j.CreatedAt.Add(w.cfg.JobDeadline)
@@ -166,6 +226,7 @@ func (w *Watcher) Poll(ctx context.Context, jobID string) (WatchResult, error) {
 		if adopted != nil && j.ProviderJobID == "" {
 			j.ProviderJobID = adopted.ID
 		}
+		firstSample := false
 		switch {
 		case getErr == nil:
 			prev, prevAt := j.Progress, j.ProgressAt
@@ -174,6 +235,7 @@ func (w *Watcher) Poll(ctx context.Context, jobID string) (WatchResult, error) {
 			}
 			in.PollAfter = v.PollAfter
 			in.Remaining = remaining(prev, prevAt, v, now)
+			firstSample = prevAt.IsZero() && !j.ProgressAt.IsZero()
 		case errors.Is(getErr, errNoProviderJob):
 			if f := w.unconfirmed(j, findErr, now); f != nil {
 				if err := transition(j, job.Failed, job.SourcePoll, now, f, &e); err != nil {
@@ -199,15 +261,23 @@ func (w *Watcher) Poll(ctx context.Context, jobID string) (WatchResult, error) {
 			return nil
 		}
 		wait = NextWait(in)
+		if token != "" {
+			j.TaskToken = token
+			if KeepWait(segment, wait, in, firstSample) {
+				wait = segment
+			} else {
+				reschedule = true
+			}
+		}
 		j.WaitSeconds = int(wait / time.Second)
 		j.NextPollAt = now.Add(wait)
 		return nil
 	})
 	if err != nil {
-		return WatchResult{}, fmt.Errorf("poll job %s: %w", jobID, err)
+		return WatchResult{}, false, err
 	}
 	emit(w.metrics, j, e, now)
-	return WatchResult{State: j.State, WaitSeconds: int(wait / time.Second)}, nil
+	return WatchResult{State: j.State, WaitSeconds: int(wait / time.Second)}, reschedule, nil
 }
 
 var errNoProviderJob = errors.New("no provider job id yet")
@@ -366,6 +436,21 @@ func wake(ctx context.Context, tasks TaskNotifier, token string, res WatchResult
 		return nil
 	}
 	return fmt.Errorf("wake workflow: %w", err)
+}
+
+// rescheduleTask fails the workflow's waiting Watch task with
+// RescheduleError so that it re-enters Watch with the given wait. A stale
+// token is not an error, as in wake.
+func rescheduleTask(ctx context.Context, tasks TaskNotifier, token string, waitSeconds int) error {
+	_, err := tasks.SendTaskFailure(ctx, &sfn.SendTaskFailureInput{
+		TaskToken: aws.String(token),
+		Error:     aws.String(RescheduleError),
+		Cause:     aws.String(strconv.Itoa(max(waitSeconds, 1))),
+	})
+	if err == nil || staleToken(err) {
+		return nil
+	}
+	return fmt.Errorf("reschedule workflow: %w", err)
 }
 
 func staleToken(err error) bool {

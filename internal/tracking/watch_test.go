@@ -32,36 +32,128 @@ func newWatchRig(j *job.Job, now time.Time, videos ...*aistats.Video) *watchRig 
 	return rig
 }
 
-func TestArmStoresTokenOnOpenJob(t *testing.T) {
+// A Watch entry before the next poll is due (the one right after a
+// reschedule) only stores the token: no provider read, no completion.
+func TestWatchBeforePollDueOnlyArms(t *testing.T) {
 	j := openJob(job.Processing)
-	j.TaskToken = ""
+	j.TaskToken, j.PollCount, j.NextPollAt = "", 2, testNow.Add(140*time.Second)
 	rig := newWatchRig(j, testNow)
-	res, err := rig.w.Arm(context.Background(), testJobID, "token-2")
+	res, err := rig.w.Watch(context.Background(), testJobID, "token-2", 140*time.Second)
 	if err != nil {
-		t.Fatalf("Arm: %v", err)
+		t.Fatalf("Watch: %v", err)
 	}
-	if res.State != job.Processing || rig.store.Job(testJobID).TaskToken != "token-2" || len(rig.tasks.Calls) != 0 {
-		t.Errorf("state %s, token %q, wakes %d; want processing, token-2, 0", res.State, rig.store.Job(testJobID).TaskToken, len(rig.tasks.Calls))
+	if res.State != job.Processing || rig.store.Job(testJobID).TaskToken != "token-2" || len(rig.tasks.Calls) != 0 || rig.provider.Gets != 0 {
+		t.Errorf("state %s, token %q, completions %d, provider reads %d; want processing, token-2, 0, 0",
+			res.State, rig.store.Job(testJobID).TaskToken, len(rig.tasks.Calls), rig.provider.Gets)
 	}
 }
 
-func TestArmOnSettledJobCompletesTokenAtOnce(t *testing.T) {
+func TestWatchOnSettledJobCompletesTokenAtOnce(t *testing.T) {
 	for _, st := range []job.State{job.Completed, job.Stored, job.Failed, job.Expired} {
 		j := openJob(st)
 		j.TaskToken = ""
 		rig := newWatchRig(j, testNow)
-		if _, err := rig.w.Arm(context.Background(), testJobID, "token-2"); err != nil {
-			t.Fatalf("%s: Arm: %v", st, err)
+		if _, err := rig.w.Watch(context.Background(), testJobID, "token-2", 20*time.Second); err != nil {
+			t.Fatalf("%s: Watch: %v", st, err)
 		}
 		want := []trackingtest.TaskCall{{Token: "token-2", Output: `{"state":"` + string(st) + `","waitSeconds":20}`}}
 		if diff := cmp.Diff(want, rig.tasks.Calls); diff != "" {
-			t.Errorf("%s: wakes (-want +got):\n%s", st, diff)
+			t.Errorf("%s: completions (-want +got):\n%s", st, diff)
 		}
 		if tok := rig.store.Job(testJobID).TaskToken; tok != "" {
 			t.Errorf("%s: token %q kept on a settled job", st, tok)
 		}
+		if n := rig.provider.Gets; n != 0 {
+			t.Errorf("%s: %d provider reads for a settled job", st, n)
+		}
 	}
 }
+
+// A due Watch entry polls, then: a job the poll settles completes the
+// token; an open job keeps the workflow's wait when it is close to the
+// chosen one (no completion: the timeout re-enters Watch), and otherwise
+// fails the token with videojobs.Reschedule and the new wait.
+func TestWatchPollsThenKeepsOrReschedules(t *testing.T) {
+	tests := []struct {
+		name      string
+		prev      int
+		prevAt    time.Time
+		video     *aistats.Video
+		segment   time.Duration
+		wantState job.State
+		wantWait  int
+		want      []trackingtest.TaskCall
+	}{
+		{
+			name:  "completed: the token carries the state",
+			video: &aistats.Video{Status: aistats.StatusCompleted}, segment: 20 * time.Second,
+			wantState: job.Completed,
+			want:      []trackingtest.TaskCall{{Token: "token-2", Output: `{"state":"completed","waitSeconds":0}`}},
+		},
+		{
+			name:  "first progress value: keep 20 s, the next poll gives the rate",
+			video: &aistats.Video{Status: aistats.StatusProcessing, Progress: intp(6), ProgressSource: "provider"}, segment: 20 * time.Second,
+			wantState: job.Processing, wantWait: 20,
+		},
+		{
+			name: "second progress value: reschedule to the extrapolated end",
+			prev: 6, prevAt: testNow.Add(-20 * time.Second),
+			video: &aistats.Video{Status: aistats.StatusProcessing, Progress: intp(18), ProgressSource: "provider"}, segment: 20 * time.Second,
+			// 82% left at 12% per 20 s = 136.7 s, +10% (rand 1) = 151 s.
+			wantState: job.Processing, wantWait: 151,
+			want: []trackingtest.TaskCall{{Token: "token-2", Error: tracking.RescheduleError, Cause: "151"}},
+		},
+		{
+			name: "estimate close to the current wait: keep it",
+			prev: 6, prevAt: testNow.Add(-20 * time.Second),
+			video: &aistats.Video{Status: aistats.StatusProcessing, Progress: intp(18), ProgressSource: "provider"}, segment: 145 * time.Second,
+			wantState: job.Processing, wantWait: 145,
+		},
+		{
+			name:  "no progress: the wait doubles",
+			video: &aistats.Video{Status: aistats.StatusQueued}, segment: 20 * time.Second,
+			wantState: job.Queued, wantWait: 40,
+			want: []trackingtest.TaskCall{{Token: "token-2", Error: tracking.RescheduleError, Cause: "40"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := openJob(job.Queued)
+			j.TaskToken, j.PollCount, j.NextPollAt = "", 1, testNow
+			j.Progress, j.ProgressAt = tt.prev, tt.prevAt
+			if tt.prev > 0 {
+				j.State = job.Processing
+			}
+			rig := newWatchRig(j, testNow, tt.video)
+			res, err := rig.w.Watch(context.Background(), testJobID, "token-2", tt.segment)
+			if err != nil {
+				t.Fatalf("Watch: %v", err)
+			}
+			got := rig.store.Job(testJobID)
+			if res.State != tt.wantState || res.WaitSeconds != tt.wantWait || got.WaitSeconds != tt.wantWait {
+				t.Errorf("state %s, wait %d s (stored %d s); want %s, %d s", res.State, res.WaitSeconds, got.WaitSeconds, tt.wantState, tt.wantWait)
+			}
+			if diff := cmp.Diff(tt.want, rig.tasks.Calls); diff != "" {
+				t.Errorf("completions (-want +got):\n%s", diff)
+			}
+			wantToken := "token-2"
+			if settledState(tt.wantState) {
+				wantToken = ""
+			}
+			if got.TaskToken != wantToken {
+				t.Errorf("token %q, want %q", got.TaskToken, wantToken)
+			}
+			if want := testNow.Add(time.Duration(tt.wantWait) * time.Second); tt.wantWait > 0 && !got.NextPollAt.Equal(want) {
+				t.Errorf("next poll at %v, want %v", got.NextPollAt, want)
+			}
+			if rig.provider.Gets != 1 {
+				t.Errorf("%d provider reads, want 1", rig.provider.Gets)
+			}
+		})
+	}
+}
+
+func settledState(s job.State) bool { return s == job.Completed || s.Terminal() }
 
 func intp(n int) *int { return &n }
 

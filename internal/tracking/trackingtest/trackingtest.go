@@ -290,25 +290,38 @@ type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
-// Tasks records SendTaskSuccess calls; Errs are returned first, one per call.
+// Tasks records SendTaskSuccess and SendTaskFailure calls; Errs are
+// returned first, one per call.
 type Tasks struct {
 	mu    sync.Mutex
 	Calls []TaskCall
 	Errs  []error
 }
 
-// TaskCall is one SendTaskSuccess.
-type TaskCall struct{ Token, Output string }
+// TaskCall is one SendTaskSuccess (Output) or SendTaskFailure (Error,
+// Cause).
+type TaskCall struct{ Token, Output, Error, Cause string }
 
 // SendTaskSuccess implements tracking.TaskNotifier.
 func (t *Tasks) SendTaskSuccess(_ context.Context, in *sfn.SendTaskSuccessInput, _ ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.Calls = append(t.Calls, TaskCall{aws.ToString(in.TaskToken), aws.ToString(in.Output)})
+	t.Calls = append(t.Calls, TaskCall{Token: aws.ToString(in.TaskToken), Output: aws.ToString(in.Output)})
 	if err := pop(&t.Errs); err != nil {
 		return nil, err
 	}
 	return &sfn.SendTaskSuccessOutput{}, nil
+}
+
+// SendTaskFailure implements tracking.TaskNotifier.
+func (t *Tasks) SendTaskFailure(_ context.Context, in *sfn.SendTaskFailureInput, _ ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.Calls = append(t.Calls, TaskCall{Token: aws.ToString(in.TaskToken), Error: aws.ToString(in.Error), Cause: aws.ToString(in.Cause)})
+	if err := pop(&t.Errs); err != nil {
+		return nil, err
+	}
+	return &sfn.SendTaskFailureOutput{}, nil
 }
 
 // Sent returns a copy of the calls so far; safe while calls are in flight.
