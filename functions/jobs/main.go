@@ -27,7 +27,7 @@ func main() { lambdaenv.Start("jobs", loadConfig, build) }
 func build(cfg config, env lambdaenv.AWS) (any, error) {
 	svc, err := intake.New(intake.Config{
 		Store:       jobstore.New(dynamodb.NewFromConfig(env.Config), cfg.table),
-		Provider:    aistats.New(cfg.aistatsBaseURL, env.APIKey, aistats.WithTimeout(providerTimeout)),
+		Provider:    aistats.NewWithKeyFunc(cfg.aistatsBaseURL, env.APIKey, aistats.WithTimeout(providerTimeout)),
 		Presigner:   intake.NewS3Presigner(s3.NewPresignClient(s3.NewFromConfig(env.Config))),
 		Bucket:      cfg.bucket,
 		DownloadTTL: cfg.downloadTTL,

@@ -24,7 +24,7 @@ func main() { lambdaenv.Start("store", loadConfig, build) }
 // build wires the clients, built once per cold start, into the handler.
 func build(cfg config, env lambdaenv.AWS) (any, error) {
 	rec := metrics.New(os.Stdout, "store", metrics.WithNamespace(cfg.metricsNamespace))
-	a := tracking.NewArchiver(jobstore.New(dynamodb.NewFromConfig(env.Config), cfg.table), aistats.New(cfg.aistatsBaseURL, env.APIKey),
+	a := tracking.NewArchiver(jobstore.New(dynamodb.NewFromConfig(env.Config), cfg.table), aistats.NewWithKeyFunc(cfg.aistatsBaseURL, env.APIKey),
 		copier.New(s3.NewFromConfig(env.Config)), rec, cfg.bucket, time.Now)
 	return (&handler{archive: a, metrics: rec, log: lambdacontext.NewLogger(), now: time.Now}).handle, nil
 }

@@ -28,7 +28,7 @@ func main() { lambdaenv.Start("submit", loadConfig, build) }
 func build(cfg config, env lambdaenv.AWS) (any, error) {
 	svc, err := intake.New(intake.Config{
 		Store:    jobstore.New(dynamodb.NewFromConfig(env.Config), cfg.table),
-		Provider: aistats.New(cfg.aistatsBaseURL, env.APIKey, aistats.WithTimeout(providerTimeout)),
+		Provider: aistats.NewWithKeyFunc(cfg.aistatsBaseURL, env.APIKey, aistats.WithTimeout(providerTimeout)),
 		Workflow: intake.NewStepFunctions(sfn.NewFromConfig(env.Config), cfg.stateMachineARN),
 		// Read per submission through the cache, so a rotated master
 		// secret signs new jobs without a cold start.

@@ -23,7 +23,7 @@ func main() { lambdaenv.Start("watch", loadConfig, build) }
 // build wires the clients, built once per cold start, into the handler.
 func build(cfg config, env lambdaenv.AWS) (any, error) {
 	rec := metrics.New(os.Stdout, "watch", metrics.WithNamespace(cfg.metricsNamespace))
-	w := tracking.NewWatcher(jobstore.New(dynamodb.NewFromConfig(env.Config), cfg.table), aistats.New(cfg.aistatsBaseURL, env.APIKey),
+	w := tracking.NewWatcher(jobstore.New(dynamodb.NewFromConfig(env.Config), cfg.table), aistats.NewWithKeyFunc(cfg.aistatsBaseURL, env.APIKey),
 		sfn.NewFromConfig(env.Config), rec, tracking.WatchConfig{PollCap: cfg.pollCap, JobDeadline: cfg.jobDeadline})
 	return (&handler{watch: w, metrics: rec, log: lambdacontext.NewLogger(), now: time.Now}).handle, nil
 }

@@ -25,7 +25,7 @@ func build(cfg config, env lambdaenv.AWS) (any, error) {
 	rec := metrics.New(os.Stdout, "webhook", metrics.WithNamespace(cfg.metricsNamespace))
 	// The receiver reads the master secret per delivery through the shared
 	// cache, so a rotation verifies without a cold start.
-	recv := tracking.NewReceiver(jobstore.New(dynamodb.NewFromConfig(env.Config), cfg.table), aistats.New(cfg.aistatsBaseURL, env.APIKey),
+	recv := tracking.NewReceiver(jobstore.New(dynamodb.NewFromConfig(env.Config), cfg.table), aistats.NewWithKeyFunc(cfg.aistatsBaseURL, env.APIKey),
 		sfn.NewFromConfig(env.Config), env.Secrets, rec, tracking.ReceiverConfig{MasterSecretARN: cfg.masterSecretARN})
 	return (&handler{recv: recv, metrics: rec, log: lambdacontext.NewLogger(), now: time.Now}).handle, nil
 }

@@ -149,7 +149,8 @@ func WithUserAgent(ua string) Option {
 type Client struct {
 	base      *url.URL
 	baseErr   error
-	apiKey    string
+	apiKey    string                                 // fixed key (New)
+	keyFunc   func(context.Context) (string, error) // resolved per request (NewWithKeyFunc)
 	hc        *http.Client
 	timeout   time.Duration
 	firstByte time.Duration
@@ -167,8 +168,40 @@ type Client struct {
 // every call, so configuration errors surface on first use; check it at
 // init with Client.Err.
 func New(baseURL, apiKey string, opts ...Option) *Client {
+	c := newClient(baseURL, opts)
+	c.apiKey = apiKey
+	return c
+}
+
+// NewWithKeyFunc is New with an API key that key resolves when a request
+// needs it (a Lambda reads it from Secrets Manager on first use, through
+// a cache, instead of during its cold start). An error from key fails the
+// call with ErrAPIKey; it is never retried.
+func NewWithKeyFunc(baseURL string, key func(context.Context) (string, error), opts ...Option) *Client {
+	c := newClient(baseURL, opts)
+	c.keyFunc = key
+	return c
+}
+
+// ErrAPIKey wraps the failure to resolve the API key.
+var ErrAPIKey = errors.New("aistats: api key unavailable")
+
+func (c *Client) key(ctx context.Context) (string, error) {
+	if c.keyFunc == nil {
+		return c.apiKey, nil
+	}
+	k, err := c.keyFunc(ctx)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrAPIKey, err)
+	}
+	if strings.TrimSpace(k) == "" {
+		return "", fmt.Errorf("%w: the secret is empty", ErrAPIKey)
+	}
+	return k, nil
+}
+
+func newClient(baseURL string, opts []Option) *Client {
 	c := &Client{
-		apiKey:    apiKey,
 		hc:        &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
 		timeout:   defaultTimeout,
 		firstByte: defaultContentFirstByte,
@@ -202,12 +235,13 @@ func parseBaseURL(raw string) (*url.URL, error) {
 }
 
 // Err reports a configuration problem (a malformed base URL or an empty
-// API key) that would make every call fail.
+// fixed API key) that would make every call fail. A key resolved per
+// request (NewWithKeyFunc) is checked when a request needs it.
 func (c *Client) Err() error {
 	if c.baseErr != nil {
 		return c.baseErr
 	}
-	if strings.TrimSpace(c.apiKey) == "" {
+	if c.keyFunc == nil && strings.TrimSpace(c.apiKey) == "" {
 		return errors.New("aistats: api key is empty")
 	}
 	return nil
@@ -324,7 +358,11 @@ func (c *Client) newRequest(ctx context.Context, k call, accept string) (*http.R
 	// transport treats a POST carrying one as replayable and may resend it
 	// on a dropped connection, which could create a second billed job.
 	if k.bearer {
-		req.Header.Set("Authorization", "Bearer "+c.apiKey)
+		key, err := c.key(ctx)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	return req, nil
 }
@@ -379,9 +417,9 @@ func (c *Client) apiError(ctx, actx context.Context, resp *http.Response) error 
 		return ctx.Err()
 	}
 	e := ParseAPIError(resp.StatusCode, resp.Header, body, c.now())
-	if c.apiKey != "" {
-		e.Message = strings.ReplaceAll(e.Message, c.apiKey, "[redacted]")
-		e.UpstreamMessage = strings.ReplaceAll(e.UpstreamMessage, c.apiKey, "[redacted]")
+	if key, _ := c.key(ctx); key != "" {
+		e.Message = strings.ReplaceAll(e.Message, key, "[redacted]")
+		e.UpstreamMessage = strings.ReplaceAll(e.UpstreamMessage, key, "[redacted]")
 	}
 	return e
 }
@@ -419,7 +457,7 @@ func redactURLError(err error) error {
 // left this host (dialling failed), so a create cannot have been received.
 func sentNothing(err error) bool {
 	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
+	return errors.Is(err, ErrAPIKey) || errors.As(err, &op) && op.Op == "dial"
 }
 
 // videoURL validates id and builds <base>/v1/videos/<id>[/rest].

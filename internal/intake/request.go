@@ -67,7 +67,6 @@ const (
 )
 
 var (
-	modelPattern       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$`)
 	sizePattern        = regexp.MustCompile(`^[1-9][0-9]{1,4}x[1-9][0-9]{1,4}$`)
 	aspectPattern      = regexp.MustCompile(`^[1-9][0-9]{0,2}:[1-9][0-9]{0,2}$`)
 	idempotencyPattern = regexp.MustCompile(`^[A-Za-z0-9._:~+/=-]+$`)
@@ -79,7 +78,7 @@ var (
 // Validate checks every field and returns the first problem as a
 // *FieldError, in field order so the answer is stable.
 func (r *SubmitRequest) Validate() error {
-	if r.Model != "" && !modelPattern.MatchString(r.Model) {
+	if r.Model != "" && !validModel(r.Model) {
 		return &FieldError{Field: "model", Message: "must be a model id such as google/veo-3.1-lite"}
 	}
 	if strings.TrimSpace(r.Prompt) == "" {
@@ -217,4 +216,21 @@ func (r *SubmitRequest) createRequest(model string) aistats.CreateRequest {
 		c.Output = &aistats.OutputOptions{Access: r.Output.Access}
 	}
 	return c
+}
+
+// validModel matches ^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$. It is a loop,
+// not a regexp: compiling the bounded repetition at package init took half
+// a millisecond of every cold start of the functions that import intake.
+func validModel(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && (i == 0 || !strings.ContainsRune("._:/-", rune(c))) {
+			return false
+		}
+	}
+	return true
 }

@@ -44,8 +44,8 @@ func TestLoadAWS(t *testing.T) {
 		if err != nil {
 			t.Fatalf("LoadAWS: %v", err)
 		}
-		if got.APIKey != "sk-test-key" {
-			t.Errorf("APIKey = %q, want the secret's value", got.APIKey)
+		if key, err := got.APIKey(ctx); err != nil || key != "sk-test-key" {
+			t.Errorf("APIKey = %q, %v; want the secret's value", key, err)
 		}
 		if got.Config.Region != mototest.Region {
 			t.Errorf("Config.Region = %q, want %q", got.Config.Region, mototest.Region)
@@ -55,10 +55,40 @@ func TestLoadAWS(t *testing.T) {
 			t.Errorf("Secrets.Get = %q, %v; want the secret's value", v, err)
 		}
 	})
-	t.Run("missing secret", func(t *testing.T) {
-		_, err := lambdaenv.LoadAWS(ctx, arn+"-gone")
-		if err == nil || !strings.HasPrefix(err.Error(), "read api key: ") {
-			t.Errorf("LoadAWS = %v, want a read api key error", err)
+	t.Run("missing secret fails the first use, not the cold start", func(t *testing.T) {
+		got, err := lambdaenv.LoadAWS(ctx, arn+"-gone")
+		if err != nil {
+			t.Fatalf("LoadAWS: %v; the key is read on first use", err)
+		}
+		if _, err := got.APIKey(ctx); err == nil || !strings.HasPrefix(err.Error(), "read api key: ") {
+			t.Errorf("APIKey = %v, want a read api key error", err)
 		}
 	})
+}
+
+func TestSDKConfig(t *testing.T) {
+	env := map[string]string{"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s3cr3t", "AWS_SESSION_TOKEN": "tok"}
+	getenv := func(k string) string { return env[k] }
+	cfg, err := lambdaenv.SDKConfig(getenv)
+	if err != nil {
+		t.Fatalf("SDKConfig: %v", err)
+	}
+	creds, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil || cfg.Region != "eu-west-1" || creds.AccessKeyID != "AKIDEXAMPLE" || creds.SecretAccessKey != "s3cr3t" || creds.SessionToken != "tok" || cfg.BaseEndpoint != nil {
+		t.Errorf("config region %q endpoint %v creds %+v (%v); want the environment's", cfg.Region, cfg.BaseEndpoint, creds, err)
+	}
+
+	env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:5000"
+	if cfg, err := lambdaenv.SDKConfig(getenv); err != nil || aws.ToString(cfg.BaseEndpoint) != "http://127.0.0.1:5000" {
+		t.Errorf("endpoint %v (%v), want AWS_ENDPOINT_URL", cfg.BaseEndpoint, err)
+	}
+	env["AWS_ENDPOINT_URL"] = "127.0.0.1:5000"
+	if _, err := lambdaenv.SDKConfig(getenv); err == nil {
+		t.Error("an endpoint without a scheme was accepted")
+	}
+
+	_, err = lambdaenv.SDKConfig(func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY") || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("SDKConfig without the environment = %v, want every missing variable named", err)
+	}
 }
