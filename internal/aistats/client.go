@@ -149,7 +149,7 @@ func WithUserAgent(ua string) Option {
 type Client struct {
 	base      *url.URL
 	baseErr   error
-	apiKey    string                                 // fixed key (New)
+	apiKey    string                                // fixed key (New)
 	keyFunc   func(context.Context) (string, error) // resolved per request (NewWithKeyFunc)
 	hc        *http.Client
 	timeout   time.Duration
