@@ -14,12 +14,25 @@ import (
 // measured against a bare HMAC-SHA256 over the same 4 KiB, the floor any
 // verifier pays (target: at most 1.5×):
 //
-//	go test -run '^$' -bench 4KiB -benchmem ./internal/webhook/
+//	go test -run '^$' -bench '^Benchmark(HMACBaseline|VerifyAndParse)4KiB$' -benchmem -benchtime 2s ./internal/webhook/
 //
-// With SHA-NI or the arm64 SHA-2 instructions the HMAC runs at over
-// 1 GB/s, while validating every token of a dense JSON body in portable Go
-// costs more than the HMAC itself, so x-hmac sits above the target; what
-// remains is the string scan, not allocation or reflection.
+// The baseline is one hmac.New, Write and Sum over the body. The measured
+// path is Verify, with the current and the previous secret configured (the
+// current one matches), then Parse of the same body; x-hmac is the ratio
+// of their medians over alternating rounds (verifyParseRatio).
+//
+// Result, on 2 shared AMD EPYC cores with SHA-NI (the HMAC runs at about
+// 1.2-1.4 GB/s): x-hmac is about 2.0, down from 2.5-3.3; the target is not
+// met. Verify costs about 1.07× the baseline: the same HMAC plus header
+// lookups, with one allocation more. Parse costs about 0.9×, with two
+// allocations. It steps over the gateway's list of delivery attempts
+// without reading its tokens (see Parse), but the rest of a delivery has
+// to be read member by member, and in portable Go merely finding the ends
+// of its 120 or so strings, eight bytes at a time, costs about 0.4× the
+// HMAC: roughly 10 ns a string, most of it a mispredicted exit from the
+// scanning loop. That alone is the whole budget Parse would have for 1.5×.
+// With other processes busy on the same cores the ratio is noisier and
+// higher (up to about 2.7 in the same runs).
 
 const benchSecret = "3f6c2d0b9a8e7f61c5d4b3a29180f7e6d5c4b3a29180f7e6d5c4b3a29180f7e6"
 

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -11,11 +12,13 @@ import (
 )
 
 // This file is a small single-pass JSON reader for the delivery payload.
-// encoding/json's reflection costs about nine times the HMAC over the same
-// body. This reader validates the whole document by json.Valid's rules,
-// decodes the few known fields and skips the rest, in about a tenth of
-// encoding/json's time (BenchmarkParse4KiB, BenchmarkEncodingJSON4KiB).
-// FuzzParse holds it to encoding/json's results.
+// encoding/json's reflection costs about ten times the HMAC over the same
+// body (BenchmarkEncodingJSON4KiB). This reader checks the whole body is
+// UTF-8, holds everything it reads to json.Valid's grammar, decodes the
+// few known fields without allocating per field, and steps over the rest:
+// scalars by the full grammar, objects and arrays by their delimiting only
+// (skipBulk), which is what Parse documents. FuzzParse holds it to
+// encoding/json's results.
 
 // maxDepth is encoding/json's nesting limit, so both accept the same bodies.
 const maxDepth = 10000
@@ -33,247 +36,361 @@ func (e *syntaxError) Error() string {
 
 func (e *syntaxError) Unwrap() error { return ErrMalformed }
 
+// decoder reads one body. The first error stops it: err is set and every
+// later step reports no more members, so the object decoders unwind.
+//
+// The strings it returns are not allocated one by one: their contents are
+// copied to arena[:n] and each destination is recorded in fix; flush then
+// makes one string of the arena and points every destination into it. The
+// arena is an array, not a slice, so that it stays on the stack.
 type decoder struct {
-	b []byte
-	i int
+	b   []byte
+	i   int
+	err error
+
+	progress *int // where Data.Progress points, allocated with the Delivery
+
+	arena   [1024]byte
+	n       int
+	fix     [32]fixup
+	nfix    int
+	visited uint8 // structs decoded so far, to notice a repeated key
+
+	// next caches, for each byte of marks, the index of its first
+	// occurrence at or after some earlier position (len(b) if none): still
+	// exact for any position up to it. skipBulk reads it.
+	next [len(marks)]int
+
+	// For tests (see parse): strict checks skipped values by the full
+	// grammar too; skipped, when not nil, receives the values skipBulk
+	// stepped over.
+	strict  bool
+	skipped *[]span
 }
 
-func decodeDelivery(b []byte, out *Delivery) error {
-	d := decoder{b: b}
+// span is b[start:end].
+type span struct{ start, end int }
+
+// marks are the bytes skipBulk looks for, in the order of decoder.next.
+const marks = "{}[]\\"
+
+// fixup is a string destination waiting for flush: arena[start:end].
+type fixup struct {
+	dst        *string
+	start, end int
+}
+
+// Structs that hold strings, for decoder.visited.
+const (
+	visitDeliveryInfo = 1 << iota
+	visitData
+	visitWebhook
+	visitDeliverySummary
+)
+
+// invalidUTF8At returns the offset of the first invalid UTF-8 sequence in b.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// decode reads the body into out, which it zeroes first.
+func (d *decoder) decode(out *Delivery) error {
+	b := d.b
+	// JSON text is UTF-8 (RFC 8259 §8.1). Checked once for the whole body,
+	// skipped values included, so no scanner below has to.
+	if !utf8.Valid(b) {
+		return &syntaxError{off: invalidUTF8At(b), msg: "invalid UTF-8"}
+	}
+	for k := range d.next {
+		d.next[k] = -1
+	}
 	d.ws()
 	if !d.at('{') {
-		if err := d.skip(1); err != nil {
-			return err
+		d.skip(1)
+		if d.err != nil {
+			return d.err
 		}
 		return fmt.Errorf("payload is not a json object: %w", ErrMalformed)
 	}
-	if err := d.delivery(out); err != nil {
-		return err
+	d.delivery(out)
+	if d.err == nil {
+		d.ws()
+		if d.i != len(b) {
+			d.fail("data after the payload")
+		}
 	}
-	d.ws()
-	if d.i != len(b) {
-		return d.fail("data after the payload")
+	if d.err != nil {
+		return d.err
 	}
+	d.flush()
 	return nil
 }
 
-// The object decoders below share one shape: members enters the object and
-// hands each key to a switch that decodes the value. depth is the nesting
-// depth of the object itself; member values are one deeper. A known key whose
-// value has another JSON type is skipped and left at the zero value, so
-// each decoder first zeroes its destination: a repeated key then replaces
-// the earlier value whole.
+// flush gives every pending destination its string.
+func (d *decoder) flush() {
+	if d.nfix == 0 {
+		return
+	}
+	s := string(d.arena[:d.n])
+	for _, f := range d.fix[:d.nfix] {
+		*f.dst = s[f.start:f.end]
+	}
+	d.nfix, d.n = 0, 0
+}
 
-func (d *decoder) delivery(out *Delivery) error {
+// revisit is called as a struct's decoder starts. When the struct was
+// decoded before (its key repeated), strings still pending for it would
+// land after the reset and revive the earlier value, so they are settled
+// first and then cleared with the struct.
+func (d *decoder) revisit(bit uint8) {
+	if d.visited&bit != 0 {
+		d.flush()
+	}
+	d.visited |= bit
+}
+
+// The object decoders below share one shape: object enters the object, and
+// member steps to each key with d.i at its value, for a switch that decodes
+// the value. depth is the nesting depth of the object itself; member values
+// are one deeper. A known key whose value has another JSON type is skipped
+// and left at the zero value, so each decoder first zeroes its destination:
+// a repeated key then replaces the earlier value whole.
+
+func (d *decoder) delivery(out *Delivery) {
 	const depth = 1
 	*out = Delivery{}
-	return d.members(depth, func(key []byte) (err error) {
+	d.object(depth)
+	for first := true; ; first = false {
+		key, ok := d.member(first)
+		if !ok {
+			return
+		}
 		switch string(key) {
 		case "id":
-			err = d.str(&out.ID, depth+1)
+			d.str(&out.ID, depth+1)
 		case "type":
-			err = d.str(&out.Type, depth+1)
+			d.str(&out.Type, depth+1)
 		case "created_at":
-			err = d.int64(&out.CreatedAt, depth+1)
+			d.int64(&out.CreatedAt, depth+1)
 		case "delivery":
-			err = d.deliveryInfo(&out.Delivery, depth+1)
+			d.deliveryInfo(&out.Delivery, depth+1)
 		case "data":
-			err = d.data(&out.Data, depth+1)
+			d.data(&out.Data, depth+1)
 		default:
-			err = d.skip(depth + 1)
+			d.skip(depth + 1)
 		}
-		return err
-	})
+	}
 }
 
-func (d *decoder) deliveryInfo(out *DeliveryInfo, depth int) error {
+func (d *decoder) deliveryInfo(out *DeliveryInfo, depth int) {
+	d.revisit(visitDeliveryInfo)
 	*out = DeliveryInfo{}
 	if !d.at('{') {
-		return d.skip(depth)
+		d.skip(depth)
+		return
 	}
-	return d.members(depth, func(key []byte) (err error) {
+	d.object(depth)
+	for first := true; ; first = false {
+		key, ok := d.member(first)
+		if !ok {
+			return
+		}
 		switch string(key) {
 		case "key":
-			err = d.str(&out.Key, depth+1)
+			d.str(&out.Key, depth+1)
 		case "attempt":
-			err = d.int(&out.Attempt, depth+1)
+			d.int(&out.Attempt, depth+1)
 		case "max_attempts":
-			err = d.int(&out.MaxAttempts, depth+1)
+			d.int(&out.MaxAttempts, depth+1)
 		default:
-			err = d.skip(depth + 1)
+			d.skip(depth + 1)
 		}
-		return err
-	})
+	}
 }
 
-func (d *decoder) data(out *Data, depth int) error {
+func (d *decoder) data(out *Data, depth int) {
+	d.revisit(visitData)
 	*out = Data{}
 	if !d.at('{') {
-		return d.skip(depth)
+		d.skip(depth)
+		return
 	}
-	return d.members(depth, func(key []byte) (err error) {
+	d.object(depth)
+	for first := true; ; first = false {
+		key, ok := d.member(first)
+		if !ok {
+			return
+		}
 		switch string(key) {
 		case "id":
-			err = d.str(&out.ID, depth+1)
+			d.str(&out.ID, depth+1)
 		case "object":
-			err = d.str(&out.Object, depth+1)
+			d.str(&out.Object, depth+1)
 		case "status":
-			err = d.str(&out.Status, depth+1)
+			d.str(&out.Status, depth+1)
 		case "lifecycle_status":
-			err = d.str(&out.LifecycleStatus, depth+1)
+			d.str(&out.LifecycleStatus, depth+1)
 		case "native_id":
-			err = d.str(&out.NativeID, depth+1)
+			d.str(&out.NativeID, depth+1)
 		case "progress":
 			out.Progress = nil
-			var p int
-			var ok bool
-			if ok, err = d.intOK(&p, depth+1); ok {
-				out.Progress = &p
+			if p, ok := d.intOK(depth + 1); ok {
+				*d.progress = p
+				out.Progress = d.progress
 			}
 		case "provider":
-			err = d.str(&out.Provider, depth+1)
+			d.str(&out.Provider, depth+1)
 		case "model":
-			err = d.str(&out.Model, depth+1)
+			d.str(&out.Model, depth+1)
 		case "cancel_url":
-			err = d.str(&out.CancelURL, depth+1)
+			d.str(&out.CancelURL, depth+1)
 		case "content_url":
-			err = d.str(&out.ContentURL, depth+1)
+			d.str(&out.ContentURL, depth+1)
 		case "download_url":
-			err = d.str(&out.DownloadURL, depth+1)
+			d.str(&out.DownloadURL, depth+1)
 		case "expires_at":
-			err = d.int64(&out.ExpiresAt, depth+1)
+			d.int64(&out.ExpiresAt, depth+1)
 		case "webhook":
-			err = d.webhook(&out.Webhook, depth+1)
+			d.webhook(&out.Webhook, depth+1)
 		case "upstream_error":
 			out.UpstreamError = nil
 			if !d.at('{') {
-				err = d.skip(depth + 1)
+				d.skip(depth + 1)
 				break
 			}
 			out.UpstreamError = &UpstreamError{}
-			err = d.upstreamError(out.UpstreamError, depth+1)
+			d.upstreamError(out.UpstreamError, depth+1)
 		case "status_change":
 			out.StatusChange = nil
 			if !d.at('{') {
-				err = d.skip(depth + 1)
+				d.skip(depth + 1)
 				break
 			}
 			out.StatusChange = &StatusChange{}
-			err = d.statusChange(out.StatusChange, depth+1)
+			d.statusChange(out.StatusChange, depth+1)
 		case "updated_at":
-			err = d.text(&out.UpdatedAt, depth+1)
+			d.text(&out.UpdatedAt, depth+1)
 		case "finalized_at":
-			err = d.text(&out.FinalizedAt, depth+1)
+			d.text(&out.FinalizedAt, depth+1)
 		default:
-			err = d.skip(depth + 1)
+			d.skip(depth + 1)
 		}
-		return err
-	})
+	}
 }
 
-func (d *decoder) webhook(out *WebhookState, depth int) error {
+func (d *decoder) webhook(out *WebhookState, depth int) {
+	d.revisit(visitWebhook)
 	*out = WebhookState{}
 	if !d.at('{') {
-		return d.skip(depth)
+		d.skip(depth)
+		return
 	}
-	return d.members(depth, func(key []byte) (err error) {
+	d.object(depth)
+	for first := true; ; first = false {
+		key, ok := d.member(first)
+		if !ok {
+			return
+		}
 		switch string(key) {
 		case "url":
-			err = d.str(&out.URL, depth+1)
+			d.str(&out.URL, depth+1)
 		case "delivery":
-			err = d.deliverySummary(&out.Delivery, depth+1)
+			d.deliverySummary(&out.Delivery, depth+1)
 		default:
-			err = d.skip(depth + 1)
+			d.skip(depth + 1)
 		}
-		return err
-	})
+	}
 }
 
-func (d *decoder) deliverySummary(out *DeliverySummary, depth int) error {
+func (d *decoder) deliverySummary(out *DeliverySummary, depth int) {
+	d.revisit(visitDeliverySummary)
 	*out = DeliverySummary{}
 	if !d.at('{') {
-		return d.skip(depth)
+		d.skip(depth)
+		return
 	}
-	return d.members(depth, func(key []byte) (err error) {
+	d.object(depth)
+	for first := true; ; first = false {
+		key, ok := d.member(first)
+		if !ok {
+			return
+		}
 		switch string(key) {
 		case "total_attempts":
-			err = d.int(&out.TotalAttempts, depth+1)
+			d.int(&out.TotalAttempts, depth+1)
 		case "delivered_events":
-			err = d.int(&out.DeliveredEvents, depth+1)
+			d.int(&out.DeliveredEvents, depth+1)
 		case "pending_retries":
-			err = d.int(&out.PendingRetries, depth+1)
+			d.int(&out.PendingRetries, depth+1)
 		case "next_retry_at":
-			err = d.text(&out.NextRetryAt, depth+1)
+			d.text(&out.NextRetryAt, depth+1)
 		case "last_attempt_at":
-			err = d.text(&out.LastAttemptAt, depth+1)
+			d.text(&out.LastAttemptAt, depth+1)
 		case "last_attempt_status":
-			err = d.str(&out.LastAttemptStatus, depth+1)
+			d.str(&out.LastAttemptStatus, depth+1)
 		case "last_response_status":
-			err = d.int(&out.LastResponseStatus, depth+1)
+			d.int(&out.LastResponseStatus, depth+1)
 		case "last_delivered_at":
-			err = d.text(&out.LastDeliveredAt, depth+1)
+			d.text(&out.LastDeliveredAt, depth+1)
 		case "last_failure_at":
-			err = d.text(&out.LastFailureAt, depth+1)
+			d.text(&out.LastFailureAt, depth+1)
 		case "last_error_message":
-			err = d.str(&out.LastErrorMessage, depth+1)
+			d.str(&out.LastErrorMessage, depth+1)
 		default:
-			err = d.skip(depth + 1)
+			d.skip(depth + 1)
 		}
-		return err
-	})
+	}
 }
 
-// upstreamError and statusChange are called at an object.
-func (d *decoder) upstreamError(out *UpstreamError, depth int) error {
-	return d.members(depth, func(key []byte) (err error) {
+// upstreamError and statusChange are called at an object, into a fresh
+// struct, so a repeated key needs no revisit.
+func (d *decoder) upstreamError(out *UpstreamError, depth int) {
+	d.object(depth)
+	for first := true; ; first = false {
+		key, ok := d.member(first)
+		if !ok {
+			return
+		}
 		switch string(key) {
 		case "code":
-			err = d.text(&out.Code, depth+1)
+			d.text(&out.Code, depth+1)
 		case "type":
-			err = d.text(&out.Type, depth+1)
+			d.text(&out.Type, depth+1)
 		case "message":
-			err = d.text(&out.Message, depth+1)
+			d.text(&out.Message, depth+1)
 		case "description":
-			err = d.text(&out.Description, depth+1)
+			d.text(&out.Description, depth+1)
 		case "param":
-			err = d.text(&out.Param, depth+1)
+			d.text(&out.Param, depth+1)
 		case "status":
-			err = d.text(&out.Status, depth+1)
+			d.text(&out.Status, depth+1)
 		default:
-			err = d.skip(depth + 1)
+			d.skip(depth + 1)
 		}
-		return err
-	})
+	}
 }
 
-func (d *decoder) statusChange(out *StatusChange, depth int) error {
-	return d.members(depth, func(key []byte) (err error) {
+func (d *decoder) statusChange(out *StatusChange, depth int) {
+	d.object(depth)
+	for first := true; ; first = false {
+		key, ok := d.member(first)
+		if !ok {
+			return
+		}
 		switch string(key) {
 		case "previous_status":
-			err = d.str(&out.PreviousStatus, depth+1)
+			d.str(&out.PreviousStatus, depth+1)
 		case "status":
-			err = d.str(&out.Status, depth+1)
+			d.str(&out.Status, depth+1)
 		default:
-			err = d.skip(depth + 1)
-		}
-		return err
-	})
-}
-
-// members enters the object at d.i, at nesting depth depth, and calls member
-// for each key with d.i at its value, until the end of the object or the
-// first error.
-func (d *decoder) members(depth int, member func(key []byte) error) error {
-	if err := d.enter(depth); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, more, err := d.next(first)
-		if !more || err != nil {
-			return err
-		}
-		if err := member(key); err != nil {
-			return err
+			d.skip(depth + 1)
 		}
 	}
 }
@@ -281,52 +398,78 @@ func (d *decoder) members(depth int, member func(key []byte) error) error {
 // Typed values. Each consumes one value; one of another JSON type (null
 // included) is validated and skipped, leaving the zero value.
 
-func (d *decoder) str(dst *string, depth int) error {
-	*dst = ""
+func (d *decoder) str(dst *string, depth int) {
 	if !d.at('"') {
-		return d.skip(depth)
+		d.setString(dst, d.i, d.i, 0) // cancels a pending earlier value
+		d.skip(depth)
+		return
 	}
-	s, err := d.string()
-	*dst = s
-	return err
+	start, end, flags, ok := d.scanString()
+	if ok {
+		d.setString(dst, start, end, flags)
+	}
 }
 
 // text accepts a string, or a number kept as its literal text.
-func (d *decoder) text(dst *string, depth int) error {
+func (d *decoder) text(dst *string, depth int) {
 	if d.atNumber() {
-		start, _, err := d.number()
-		*dst = string(d.b[start:d.i])
-		return err
+		start, _, ok := d.number()
+		if ok {
+			d.setString(dst, start, d.i, 0)
+		}
+		return
 	}
-	return d.str(dst, depth)
+	d.str(dst, depth)
 }
 
-func (d *decoder) int(dst *int, depth int) error {
-	_, err := d.intOK(dst, depth)
-	return err
+// setString makes the raw string contents b[start:end], unquoted when
+// flags has hasEscape, the value of *dst once flush runs. Unquoting never
+// lengthens a string, so end-start bytes of arena are enough.
+func (d *decoder) setString(dst *string, start, end, flags int) {
+	if d.nfix == len(d.fix) || end-start > len(d.arena)-d.n {
+		d.flush()
+	}
+	if end-start > len(d.arena) {
+		// Settled at once: the pending strings were settled just above,
+		// so the order of assignments, and the last value, stay right.
+		if flags&hasEscape == 0 {
+			*dst = string(d.b[start:end])
+		} else {
+			*dst = string(d.unquote(nil, start, end))
+		}
+		return
+	}
+	at := d.n
+	if flags&hasEscape == 0 {
+		d.n += copy(d.arena[at:], d.b[start:end])
+	} else {
+		d.n += copy(d.arena[at:], d.unquote(d.arena[at:at], start, end))
+	}
+	d.fix[d.nfix] = fixup{dst: dst, start: at, end: d.n}
+	d.nfix++
 }
 
-func (d *decoder) int64(dst *int64, depth int) error {
-	var n int
-	_, err := d.intOK(&n, depth)
+func (d *decoder) int(dst *int, depth int) {
+	*dst, _ = d.intOK(depth)
+}
+
+func (d *decoder) int64(dst *int64, depth int) {
+	n, _ := d.intOK(depth)
 	*dst = int64(n)
-	return err
 }
 
-// intOK decodes an integer literal that fits an int; it reports false, with
-// *dst zero, for any other value, including 1.0 and 1e3.
-func (d *decoder) intOK(dst *int, depth int) (bool, error) {
-	*dst = 0
+// intOK decodes an integer literal that fits an int; it reports false, and
+// zero, for any other value, including 1.0 and 1e3.
+func (d *decoder) intOK(depth int) (int, bool) {
 	if !d.atNumber() {
-		return false, d.skip(depth)
+		d.skip(depth)
+		return 0, false
 	}
-	start, isInt, err := d.number()
-	if err != nil || !isInt {
-		return false, err
+	start, isInt, ok := d.number()
+	if !ok || !isInt {
+		return 0, false
 	}
-	n, ok := parseInt(d.b[start:d.i])
-	*dst = n
-	return ok, nil
+	return parseInt(d.b[start:d.i])
 }
 
 // parseInt converts a valid JSON integer literal, reporting false when it
@@ -352,18 +495,20 @@ func parseInt(b []byte) (int, bool) {
 	return 0, false
 }
 
-// Grammar. The decoder methods keep their position in d.i; the string and
-// number scanners under them are plain functions of (b, i) so their loops
-// keep i in a register.
+// Grammar. The decoder methods keep their position in d.i; the scanners
+// under them are plain functions of (b, i) so their loops keep i in a
+// register.
 
-func (d *decoder) fail(msg string) error {
-	return &syntaxError{off: d.i, msg: msg}
+// fail records the first error, at d.i, and stops the decoder.
+func (d *decoder) fail(msg string) {
+	d.failAt(d.i, msg)
 }
 
-// failAt reports an error at offset i.
-func (d *decoder) failAt(i int, msg string) error {
-	d.i = i
-	return d.fail(msg)
+func (d *decoder) failAt(i int, msg string) {
+	if d.err == nil {
+		d.err = &syntaxError{off: i, msg: msg}
+	}
+	d.i = len(d.b)
 }
 
 func (d *decoder) at(c byte) bool {
@@ -378,169 +523,336 @@ func (d *decoder) ws() {
 	d.i = skipWS(d.b, d.i)
 }
 
-// enter steps into the object at d.i, which sits at the given depth.
-func (d *decoder) enter(depth int) error {
+// object steps into the object at d.i, which sits at the given depth.
+func (d *decoder) object(depth int) {
 	if depth > maxDepth {
-		return d.fail("nesting too deep")
+		d.fail("nesting too deep")
+		return
 	}
 	d.i++ // {
-	return nil
 }
 
-// next steps to the next member of the object being read, past its key and
-// colon, and returns the key; more is false at the end of the object. The
-// key aliases the body unless it had escapes: callers only compare it.
-func (d *decoder) next(first bool) (key []byte, more bool, err error) {
-	d.ws()
-	if first {
-		if d.at('}') {
-			d.i++
-			return nil, false, nil
+// member steps to the next member of the object being read, past its key
+// and colon, and returns the key; ok is false at the end of the object or
+// after an error. The key aliases the body unless it had escapes: callers
+// only compare it.
+func (d *decoder) member(first bool) (key []byte, ok bool) {
+	if d.err != nil {
+		return nil, false
+	}
+	b, i := d.b, skipWS(d.b, d.i)
+	if !first {
+		if i >= len(b) || b[i] != ',' {
+			if i < len(b) && b[i] == '}' {
+				d.i = i + 1
+			} else {
+				d.failAt(i, "expected comma or end of object")
+			}
+			return nil, false
 		}
-		return d.key()
+		i = skipWS(b, i+1)
+	} else if i < len(b) && b[i] == '}' {
+		d.i = i + 1
+		return nil, false
 	}
-	switch {
-	case d.at(','):
-		d.i++
-		d.ws()
-		return d.key()
-	case d.at('}'):
-		d.i++
-		return nil, false, nil
+	if i >= len(b) || b[i] != '"' {
+		d.failAt(i, "expected object key")
+		return nil, false
 	}
-	return nil, false, d.fail("expected comma or end of object")
-}
-
-func (d *decoder) key() ([]byte, bool, error) {
-	if !d.at('"') {
-		return nil, false, d.fail("expected object key")
+	end, flags, msg := scanString(b, i)
+	if msg != "" {
+		d.failAt(end, msg)
+		return nil, false
 	}
-	start, end, flags, err := d.scanString()
-	if err != nil {
-		return nil, false, err
-	}
-	key := d.b[start:end]
+	key = b[i+1 : end]
 	if flags&hasEscape != 0 {
-		s, err := d.unquote(start, end)
-		if err != nil {
-			return nil, false, err
-		}
-		key = []byte(s)
+		key = d.unquote(nil, i+1, end)
 	}
-	d.ws()
-	if !d.at(':') {
-		return nil, false, d.fail("expected colon")
+	i = skipWS(b, end+1)
+	if i >= len(b) || b[i] != ':' {
+		d.failAt(i, "expected colon")
+		return nil, false
 	}
-	d.i++
-	d.ws()
-	return key, true, nil
+	d.i = skipWS(b, i+1)
+	return key, true
 }
 
 // scanString steps over the string whose opening quote is at d.i and
-// returns the bounds of its raw contents.
-func (d *decoder) scanString() (start, end, flags int, err error) {
+// returns the bounds of its raw contents; ok is false after an error.
+func (d *decoder) scanString() (start, end, flags int, ok bool) {
 	end, flags, msg := scanString(d.b, d.i)
 	if msg != "" {
-		return 0, 0, 0, d.failAt(end, msg)
+		d.failAt(end, msg)
+		return 0, 0, 0, false
 	}
 	start, d.i = d.i+1, end+1
-	// JSON text is UTF-8 (RFC 8259 §8.1) and bytes >= 0x80 can only stand
-	// inside strings, so checking the strings that have any checks the
-	// whole body, skipped fields included.
-	if flags&hasHigh != 0 && !utf8.Valid(d.b[start:end]) {
-		return 0, 0, 0, d.failAt(start, "invalid UTF-8 in string")
-	}
-	return start, end, flags, nil
+	return start, end, flags, true
 }
 
 // number steps over the number at d.i, reporting where it starts and
 // whether it is an integer (no fraction, no exponent).
-func (d *decoder) number() (start int, isInt bool, err error) {
+func (d *decoder) number() (start int, isInt, ok bool) {
 	end, isInt, ok := scanNumber(d.b, d.i)
 	if !ok {
-		return 0, false, d.failAt(end, "invalid number")
+		d.failAt(end, "invalid number")
+		return 0, false, false
 	}
 	start, d.i = d.i, end
-	return start, isInt, nil
+	return start, isInt, true
 }
 
 // skip validates and steps over the value at d.i, whose nesting depth would
 // be depth if it is a container.
-func (d *decoder) skip(depth int) error {
+func (d *decoder) skip(depth int) {
 	if d.i >= len(d.b) {
-		return d.fail("unexpected end of json")
+		d.fail("unexpected end of json")
+		return
 	}
 	switch c := d.b[d.i]; c {
-	case '{':
-		return d.skipObject(depth)
-	case '[':
-		return d.skipArray(depth)
 	case '"':
-		_, _, _, err := d.scanString()
-		return err
-	case 't':
-		return d.literal("true")
-	case 'f':
-		return d.literal("false")
+		d.scanString()
+		return
+	case '{', '[':
+		if !d.strict && d.skipBulk(depth) {
+			return
+		}
+		end, msg := skipContainer(d.b, d.i, depth)
+		if msg != "" {
+			d.failAt(end, msg)
+			return
+		}
+		d.i = end
+		return
 	case 'n':
-		return d.literal("null")
+		d.literal("null")
+		return
+	case 't':
+		d.literal("true")
+		return
+	case 'f':
+		d.literal("false")
+		return
 	}
 	if d.atNumber() {
-		_, _, err := d.number()
-		return err
+		d.number()
+		return
 	}
-	return d.fail("unexpected character")
+	d.fail("unexpected character")
 }
 
-func (d *decoder) skipObject(depth int) error {
-	if err := d.enter(depth); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		_, more, err := d.next(first)
-		if !more || err != nil {
-			return err
-		}
-		if err := d.skip(depth + 1); err != nil {
-			return err
-		}
-	}
-}
-
-func (d *decoder) skipArray(depth int) error {
-	if depth > maxDepth {
-		return d.fail("nesting too deep")
-	}
-	d.i++ // [
-	d.ws()
-	if d.at(']') {
-		d.i++
-		return nil
-	}
-	for {
-		if err := d.skip(depth + 1); err != nil {
-			return err
-		}
-		d.ws()
-		switch {
-		case d.at(','):
-			d.i++
-			d.ws()
-		case d.at(']'):
-			d.i++
-			return nil
-		default:
-			return d.fail("expected comma or end of array")
-		}
-	}
-}
-
-func (d *decoder) literal(word string) error {
+func (d *decoder) literal(word string) {
 	if len(d.b)-d.i < len(word) || string(d.b[d.i:d.i+len(word)]) != word {
-		return d.fail("invalid literal")
+		d.fail("invalid literal")
+		return
 	}
 	d.i += len(word)
-	return nil
+}
+
+// skipBulk steps over the object or array at d.i, whose nesting depth is
+// depth, without reading its members: nothing in it is returned, and the
+// body is authenticated already, so only what keeps the rest of the body
+// well delimited is checked (decode checked UTF-8 for the whole body):
+//
+//   - every '{' and '[' outside strings is closed, by a '}' or ']'
+//     respectively, in proper nesting, no deeper than maxDepth;
+//   - every string ends (quotes pair up).
+//
+// Commas, colons, keys, numbers, literals and control characters in
+// strings are not checked. Telling string quotes from escaped ones needs
+// no backslash in the value: when it holds one, skipBulk returns false
+// having consumed nothing, and the caller checks the value by the full
+// grammar instead. Brackets are found with bytes.IndexByte and quote parity
+// with bytes.Count, which cover many bytes per instruction, so the cost
+// follows the number of brackets rather than of tokens.
+func (d *decoder) skipBulk(depth int) bool {
+	b, start := d.b, d.i
+	var local [2]uint64
+	objects := local[:] // bit n: the container n levels in is an object
+	open := 0           // containers open
+	pos, c := start, b[start]
+	quotes, counted := 0, start // quotes in b[start:counted]
+	for {
+		if c == '{' || c == '[' {
+			if depth+open > maxDepth {
+				d.failAt(pos, "nesting too deep")
+				return true
+			}
+			if open>>6 == len(objects) {
+				objects = append(objects, 0)
+			}
+			isObj := uint64(c>>5) & 1 // '{' is 0x7b, '[' is 0x5b
+			w := &objects[open>>6]
+			*w = *w&^(1<<(open&63)) | isObj<<(open&63)
+			open++
+		} else {
+			open--
+			if isObj := objects[open>>6]>>(open&63)&1 != 0; isObj != (c == '}') {
+				d.failAt(pos, "mismatched bracket")
+				return true
+			}
+			if open == 0 {
+				end := pos + 1
+				d.i = end
+				if d.skipped != nil {
+					*d.skipped = append(*d.skipped, span{start, end})
+				}
+				return true
+			}
+		}
+		// The next bracket outside strings: the next one at all, unless
+		// an odd number of quotes precede it.
+		for {
+			p := len(b)
+			for k := range 4 {
+				p = min(p, d.nextMark(k, pos+1))
+			}
+			if d.nextMark(4, start) < p {
+				return false // a backslash before it
+			}
+			if p == len(b) {
+				d.failAt(p, "unexpected end of json")
+				return true
+			}
+			quotes += bytes.Count(b[counted:p], quote)
+			counted, pos, c = p, p, b[p]
+			if quotes%2 == 0 {
+				break
+			}
+		}
+	}
+}
+
+var quote = []byte{'"'}
+
+// nextMark returns the index of the first marks[k] at or after from, or
+// len(b) if there is none.
+func (d *decoder) nextMark(k, from int) int {
+	if p := d.next[k]; p >= from {
+		return p
+	}
+	p := bytes.IndexByte(d.b[from:], marks[k])
+	if p < 0 {
+		p = len(d.b)
+	} else {
+		p += from
+	}
+	d.next[k] = p
+	return p
+}
+
+// skipContainer validates and steps over the object or array at b[i],
+// whose nesting depth is depth, and returns the index after it; on failure
+// msg says why and end is where. It keeps its own stack of open containers
+// (one bit each: object or array) instead of recursing, so stepping over a
+// value costs a few comparisons per token.
+func skipContainer(b []byte, i, depth int) (end int, msg string) {
+	const (
+		wantValue = iota // after '[', ',' in an array, or ':'
+		wantKey          // after ',' in an object
+		wantNext         // after a value: ',' or the close of the container
+	)
+	var local [2]uint64
+	objects := local[:] // bit n: the container n levels in is an object
+	open := 0           // containers open inside this call
+	state := wantValue
+	for {
+		if i < len(b) && b[i] <= ' ' {
+			i = skipWS(b, i)
+		}
+		if i >= len(b) {
+			return i, "unexpected end of json"
+		}
+		c := b[i]
+		switch state {
+		case wantValue:
+			switch c {
+			case '"':
+				j, _, msg := scanString(b, i)
+				if msg != "" {
+					return j, msg
+				}
+				i = j + 1
+			case '{', '[':
+				if depth+open > maxDepth {
+					return i, "nesting too deep"
+				}
+				if open>>6 == len(objects) {
+					objects = append(objects, 0)
+				}
+				isObj := uint64(c>>5) & 1 // '{' is 0x7b, '[' is 0x5b
+				w := &objects[open>>6]
+				*w = *w&^(1<<(open&63)) | isObj<<(open&63)
+				open++
+				i = skipWS(b, i+1)
+				if i >= len(b) || b[i] != c+2 { // not at once '}' or ']'
+					if isObj != 0 {
+						state = wantKey
+					}
+					continue
+				}
+				open--
+				i++
+			case 'n', 't', 'f':
+				word := "null"
+				if c == 't' {
+					word = "true"
+				} else if c == 'f' {
+					word = "false"
+				}
+				if len(b)-i < len(word) || string(b[i:i+len(word)]) != word {
+					return i, "invalid literal"
+				}
+				i += len(word)
+			default:
+				j, _, ok := scanNumber(b, i)
+				if !ok {
+					if j == i {
+						return i, "unexpected character"
+					}
+					return j, "invalid number"
+				}
+				i = j
+			}
+			if open == 0 {
+				return i, ""
+			}
+			state = wantNext
+		case wantKey:
+			if c != '"' {
+				return i, "expected object key"
+			}
+			j, _, msg := scanString(b, i)
+			if msg != "" {
+				return j, msg
+			}
+			i = skipWS(b, j+1)
+			if i >= len(b) || b[i] != ':' {
+				return i, "expected colon"
+			}
+			i++
+			state = wantValue
+		case wantNext:
+			inObj := objects[(open-1)>>6]>>((open-1)&63)&1 != 0
+			switch {
+			case c == ',':
+				i++
+				state = wantValue
+				if inObj {
+					state = wantKey
+				}
+			case inObj && c == '}' || !inObj && c == ']':
+				i++
+				open--
+				if open == 0 {
+					return i, ""
+				}
+			case inObj:
+				return i, "expected comma or end of object"
+			default:
+				return i, "expected comma or end of array"
+			}
+		}
+	}
 }
 
 func skipWS(b []byte, i int) int {
@@ -598,30 +910,18 @@ func digits(b []byte, i int) int {
 	return i
 }
 
-// string reads the string at d.i and returns its value.
-func (d *decoder) string() (string, error) {
-	start, end, flags, err := d.scanString()
-	if err != nil {
-		return "", err
-	}
-	if flags&hasEscape == 0 { // valid UTF-8 already (scanString)
-		return string(d.b[start:end]), nil
-	}
-	return d.unquote(start, end)
-}
-
-// unquote decodes the string with raw contents b[start:end], which
-// scanString has validated (valid UTF-8 included), exactly as encoding/json
-// would. Common escapes are decoded here; escaped surrogates (which
-// encoding/json replaces with U+FFFD by rules of its own) go through
-// encoding/json.
-func (d *decoder) unquote(start, end int) (string, error) {
+// unquote appends to dst the decoded string with raw contents b[start:end],
+// which scanString has validated (valid UTF-8 included), exactly as
+// encoding/json would decode it. Common escapes are decoded here; escaped
+// surrogates (which encoding/json replaces with U+FFFD by rules of its own)
+// go through encoding/json.
+func (d *decoder) unquote(dst []byte, start, end int) []byte {
 	raw := d.b[start:end]
-	out := make([]byte, 0, len(raw))
+	at := len(dst)
 	for i := 0; i < len(raw); {
 		c := raw[i]
 		if c != '\\' {
-			out = append(out, c)
+			dst = append(dst, c)
 			i++
 			continue
 		}
@@ -629,9 +929,13 @@ func (d *decoder) unquote(start, end int) (string, error) {
 		case 'u':
 			r := rune(hexVal(raw[i+2])<<12 | hexVal(raw[i+3])<<8 | hexVal(raw[i+4])<<4 | hexVal(raw[i+5]))
 			if utf16.IsSurrogate(r) {
-				return d.unquoteJSON(start, end)
+				var s string
+				// scanString validated the string, which encoding/json
+				// therefore accepts.
+				_ = json.Unmarshal(d.b[start-1:end+1], &s)
+				return append(dst[:at], s...)
 			}
-			out = utf8.AppendRune(out, r)
+			dst = utf8.AppendRune(dst, r)
 			i += 6
 			continue
 		case 'b':
@@ -647,18 +951,10 @@ func (d *decoder) unquote(start, end int) (string, error) {
 		default: // " \\ /
 			c = e
 		}
-		out = append(out, c)
+		dst = append(dst, c)
 		i += 2
 	}
-	return string(out), nil
-}
-
-func (d *decoder) unquoteJSON(start, end int) (string, error) {
-	var out string
-	if err := json.Unmarshal(d.b[start-1:end+1], &out); err != nil {
-		return "", &syntaxError{off: start - 1, msg: "invalid string"}
-	}
-	return out, nil
+	return dst
 }
 
 func hexVal(c byte) int {
@@ -671,34 +967,27 @@ func hexVal(c byte) int {
 	return int(c - 'A' + 10)
 }
 
-// scanString flags.
-const (
-	hasEscape = 1 << iota
-	hasHigh   // a byte >= 0x80: the contents may not be valid UTF-8
-)
+// hasEscape is scanString's flag for a string with a backslash.
+const hasEscape = 1
 
 const (
 	ones  = 0x0101010101010101
 	highs = 0x8080808080808080
 )
 
-// scanString validates the string whose opening quote is b[i] and returns
-// the index of its closing quote, with flags: hasEscape, and hasHigh when
-// the contents may hold non-ASCII bytes (it may also be set for an ASCII
-// string; it only asks for a UTF-8 check). On failure msg says why and end
+// scanString validates the string whose opening quote is b[i] (UTF-8 aside:
+// decode checks the whole body) and returns the index of its closing quote,
+// with flags hasEscape if it has escapes. On failure msg says why and end
 // is where.
 func scanString(b []byte, i int) (end, flags int, msg string) {
 	i++
-	var seen uint64 // every 8-byte word read, OR-ed, for hasHigh
 	for {
 		// Eight bytes at a time while none is a quote, a backslash or a
 		// control character: most of a payload is plain string bytes. The
 		// lowest flagged byte is exactly the first such byte (the borrows of
 		// these bit tricks only run towards higher bytes).
-		for i+8 <= len(b) {
-			w := binary.LittleEndian.Uint64(b[i:])
-			seen |= w
-			if m := specials(w); m != 0 {
+		for rest := b[i:]; len(rest) >= 8; rest = rest[8:] {
+			if m := specials(binary.LittleEndian.Uint64(rest)); m != 0 {
 				i += bits.TrailingZeros64(m) / 8
 				break
 			}
@@ -709,9 +998,6 @@ func scanString(b []byte, i int) (end, flags int, msg string) {
 		}
 		switch c := b[i]; {
 		case c == '"':
-			if seen&highs != 0 {
-				flags |= hasHigh
-			}
 			return i, flags, ""
 		case c == '\\':
 			flags |= hasEscape
@@ -732,20 +1018,19 @@ func scanString(b []byte, i int) (end, flags int, msg string) {
 		case c < 0x20:
 			return i, 0, "control character in string"
 		default:
-			if c >= 0x80 {
-				flags |= hasHigh
-			}
 			i++
 		}
 	}
 }
 
 // specials flags, in their top bits, the bytes of w that are a quote, a
-// backslash or a control character.
+// backslash or a control character. Flipping bit 1 (0x02) maps the quote
+// (0x22) to 0x20 and keeps control characters below 0x20, so one "less than
+// 0x21" test finds both.
 func specials(w uint64) uint64 {
-	q := w ^ (ones * '"')
+	q := w ^ (ones * 0x02)
 	s := w ^ (ones * '\\')
-	return (((q - ones) &^ q) | ((s - ones) &^ s) | ((w - ones*0x20) &^ w)) & highs
+	return (((q - ones*0x21) &^ q) | ((s - ones) &^ s)) & highs
 }
 
 func isHex(c byte) bool {

@@ -3,8 +3,10 @@ package webhook
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -359,5 +361,109 @@ func TestParseRejectsInvalidUTF8(t *testing.T) {
 	body := []byte("{\"id\":\"evt_1\",\"type\":\"video.failed\",\"data\":{\"lifecycle_status\":\"fail\xffed\"}}")
 	if _, err := Parse(body); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("Parse = %v, want ErrMalformed", err)
+	}
+}
+
+// The inside of an object or array Parse does not read is checked only for
+// delimiting (see Parse): these bodies are not JSON, yet they are
+// accepted, and read as if the skipped value were well formed.
+func TestParseSkippedValuesCheckedForDelimitingOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name, skipped string
+	}{
+		{"missing comma", `[1 2]`},
+		{"missing colon", `{"a" 1}`},
+		{"bad literal", `[tru, nul]`},
+		{"bad number", `[01, 1., -]`},
+		{"control character in a string", "[\"a\x01b\"]"},
+		{"non-string key", `{1:2}`},
+		{"quoted brackets, missing comma", `[{"a":"]}"} "["]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, body := range []string{
+				`{"id":"e","type":"video.completed","x":` + tc.skipped + `,"delivery":{"attempt":2}}`,
+				// A known key with a value of another type is skipped too.
+				`{"id":"e","type":"video.completed","data":{"status":` + tc.skipped + `},"delivery":{"attempt":2}}`,
+			} {
+				if json.Valid([]byte(body)) {
+					t.Fatalf("json.Valid accepts %s; the case tests nothing", body)
+				}
+				got, err := Parse([]byte(body))
+				if err != nil {
+					t.Fatalf("Parse(%s): %v", body, err)
+				}
+				want := &Delivery{ID: "e", Type: "video.completed", Delivery: DeliveryInfo{Attempt: 2}}
+				if diff := cmp.Diff(got, want); diff != "" {
+					t.Errorf("Parse(%s) (-got +want):\n%s", body, diff)
+				}
+			}
+		})
+	}
+}
+
+// What keeps the rest of the body well delimited is still checked inside
+// skipped values, and a skipped value with a backslash is checked whole.
+func TestParseSkippedValuesStillRejected(t *testing.T) {
+	for _, tc := range []struct {
+		name, skipped string
+	}{
+		{"bracket closed by a brace", `[1,2}`},
+		{"brace closed by a bracket", `{"a":[1}]`},
+		{"unclosed", `[[1]`},
+		{"unterminated string", `["abc]`},
+		{"invalid UTF-8", "[\"\xff\"]"},
+		{"bad escape", `["\q"]`},
+		{"bad escape beside a control character", "[\"\\u12\", \"\x01\"]"},
+		{"control character, checked with the escape", "[\"\\n\", \"\x01\"]"},
+		{"syntax error, checked with the escape", `["\n" 1]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := `{"id":"e","type":"video.completed","x":` + tc.skipped + `}`
+			if got, err := Parse([]byte(body)); !errors.Is(err, ErrMalformed) {
+				t.Errorf("Parse(%s) = %+v, %v; want an error wrapping ErrMalformed", body, got, err)
+			}
+		})
+	}
+}
+
+// Every byte, at every offset of the 8-byte words the string scanner reads,
+// is accepted or refused in a string Parse returns exactly as JSON says.
+func TestParseEveryByteInAString(t *testing.T) {
+	for c := range 256 {
+		for at := range 17 {
+			s := []byte(strings.Repeat("a", 20))
+			s[at] = byte(c)
+			body := []byte(`{"id":"` + string(s) + `","type":"t"}`)
+			want := json.Valid(body) && utf8.Valid(body)
+			if _, err := Parse(body); (err == nil) != want {
+				t.Errorf("byte %#02x at %d: Parse error %v, want valid=%t", c, at, err, want)
+			}
+		}
+	}
+}
+
+// Parse gathers the strings it returns into one allocation; long strings,
+// many strings and repeated keys must still come out as encoding/json
+// reads them.
+func TestParseManyAndLongStrings(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"id":"` + strings.Repeat("i", 3000) + `","type":"video.progress"`)
+	for i := range 40 {
+		fmt.Fprintf(&b, `,"data":{"status":"s%d","model":"m\u00e9%d","webhook":{"url":"u%d","delivery":{"last_error_message":"e\n%d"}}}`, i, i, i, i)
+	}
+	b.WriteString(`,"data":{"status":"last","webhook":{"delivery":{"next_retry_at":"` + strings.Repeat("n", 1500) + `"}}}`)
+	b.WriteString(`,"delivery":{"key":"k1"},"delivery":{"attempt":3},"delivery":{"key":"` + strings.Repeat("k", 1020) + `"}}`)
+	body := []byte(b.String())
+
+	want, ok := referenceParse(body)
+	if !ok {
+		t.Fatal("encoding/json rejects the body")
+	}
+	got, err := Parse(body)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("Parse (-got +want):\n%s", diff)
 	}
 }

@@ -57,7 +57,18 @@ const (
 	FamilyPhaseo  Family = "x-phaseo"
 )
 
-var families = [...]Family{FamilyAIStats, FamilyPhaseo}
+// headerNames are the header names of each family, spelled out once so a
+// lookup builds no string.
+type headerNames struct {
+	family                                         Family
+	timestamp, signature                           string
+	eventID, eventType, deliveryKey, attemptHeader string
+}
+
+var families = [...]headerNames{
+	{FamilyAIStats, "x-ai-stats-timestamp", "x-ai-stats-signature", "x-ai-stats-event-id", "x-ai-stats-event-type", "x-ai-stats-delivery-key", "x-ai-stats-attempt"},
+	{FamilyPhaseo, "x-phaseo-timestamp", "x-phaseo-signature", "x-phaseo-event-id", "x-phaseo-event-type", "x-phaseo-delivery-key", "x-phaseo-attempt"},
+}
 
 // Headers gives case-insensitive header lookup. http.Header satisfies it, and
 // HeaderMap adapts the map[string]string of an API Gateway v2 event.
@@ -154,16 +165,17 @@ func (v *Verifier) Verify(h Headers, body []byte, secrets []string) (Signed, err
 	if len(body) > MaxBodyBytes {
 		return Signed{}, &RejectError{Reason: ReasonTooLarge}
 	}
-	var fam Family
+	var fam *headerNames
 	var tsHdr, sigHdr string
-	for _, f := range families {
-		tsHdr, sigHdr = h.Get(string(f)+"-timestamp"), h.Get(string(f)+"-signature")
+	for i := range families {
+		f := &families[i]
+		tsHdr, sigHdr = h.Get(f.timestamp), h.Get(f.signature)
 		if strings.TrimSpace(tsHdr) != "" && strings.TrimSpace(sigHdr) != "" {
 			fam = f
 			break
 		}
 	}
-	if fam == "" {
+	if fam == nil {
 		return Signed{}, &RejectError{Reason: ReasonMissingHeader}
 	}
 
@@ -188,36 +200,45 @@ func (v *Verifier) Verify(h Headers, body []byte, secrets []string) (Signed, err
 		return Signed{}, &RejectError{Reason: ReasonMismatch}
 	}
 	return Signed{
-		Family:      fam,
+		Family:      fam.family,
 		SecretIndex: idx,
 		SentAt:      sentAt,
-		EventID:     h.Get(string(fam) + "-event-id"),
-		EventType:   h.Get(string(fam) + "-event-type"),
-		DeliveryKey: h.Get(string(fam) + "-delivery-key"),
-		Attempt:     h.Get(string(fam) + "-attempt"),
+		EventID:     h.Get(fam.eventID),
+		EventType:   h.Get(fam.eventType),
+		DeliveryKey: h.Get(fam.deliveryKey),
+		Attempt:     h.Get(fam.attemptHeader),
 	}, nil
 }
 
 // match returns the index of the first non-empty secret whose MAC equals
 // the hex signature sig.
 func match(tsHdr, sig string, body []byte, secrets []string) (int, bool) {
-	var want, got [sha256.Size]byte
+	var want [sha256.Size]byte
 	if len(sig) != hex.EncodedLen(len(want)) {
 		return 0, false
 	}
 	if _, err := hex.Decode(want[:], []byte(sig)); err != nil {
 		return 0, false
 	}
+	// One scratch buffer holds the key, the "<timestamp>." prefix and the
+	// MAC for every secret: the hash.Hash interface makes each of them
+	// escape, and separate conversions would cost an allocation apiece.
+	keyCap := 0
+	for _, s := range secrets {
+		keyCap = max(keyCap, len(s))
+	}
+	scratch := make([]byte, keyCap+len(tsHdr)+1+sha256.Size)
+	prefix := append(append(scratch[keyCap:keyCap], tsHdr...), '.')
+	sum := scratch[keyCap+len(prefix):]
 	for i, secret := range secrets {
 		// An empty key would make the MAC computable by anyone.
 		if secret == "" {
 			continue
 		}
-		m := hmac.New(sha256.New, []byte(secret))
-		m.Write([]byte(tsHdr))
-		m.Write([]byte{'.'})
+		m := hmac.New(sha256.New, append(scratch[:0:keyCap], secret...))
+		m.Write(prefix)
 		m.Write(body)
-		if hmac.Equal(m.Sum(got[:0]), want[:]) {
+		if hmac.Equal(m.Sum(sum[:0]), want[:]) {
 			return i, true
 		}
 	}
