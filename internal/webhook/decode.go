@@ -163,6 +163,21 @@ func (d *decoder) revisit(bit uint8) {
 // and left at the zero value, so each decoder first zeroes its destination:
 // a repeated key then replaces the earlier value whole.
 
+// open starts an object decoder for out, marked visit: it notes a repeated
+// key (revisit), zeroes out, and enters the object, or skips a value of
+// another type and reports false.
+func open[T any](d *decoder, out *T, visit uint8, depth int) bool {
+	d.revisit(visit)
+	var zero T
+	*out = zero
+	if !d.at('{') {
+		d.skip(depth)
+		return false
+	}
+	d.object(depth)
+	return true
+}
+
 func (d *decoder) delivery(out *Delivery) {
 	const depth = 1
 	*out = Delivery{}
@@ -190,13 +205,9 @@ func (d *decoder) delivery(out *Delivery) {
 }
 
 func (d *decoder) deliveryInfo(out *DeliveryInfo, depth int) {
-	d.revisit(visitDeliveryInfo)
-	*out = DeliveryInfo{}
-	if !d.at('{') {
-		d.skip(depth)
+	if !open(d, out, visitDeliveryInfo, depth) {
 		return
 	}
-	d.object(depth)
 	for first := true; ; first = false {
 		key, ok := d.member(first)
 		if !ok {
@@ -216,13 +227,9 @@ func (d *decoder) deliveryInfo(out *DeliveryInfo, depth int) {
 }
 
 func (d *decoder) data(out *Data, depth int) {
-	d.revisit(visitData)
-	*out = Data{}
-	if !d.at('{') {
-		d.skip(depth)
+	if !open(d, out, visitData, depth) {
 		return
 	}
-	d.object(depth)
 	for first := true; ; first = false {
 		key, ok := d.member(first)
 		if !ok {
@@ -286,13 +293,9 @@ func (d *decoder) data(out *Data, depth int) {
 }
 
 func (d *decoder) webhook(out *WebhookState, depth int) {
-	d.revisit(visitWebhook)
-	*out = WebhookState{}
-	if !d.at('{') {
-		d.skip(depth)
+	if !open(d, out, visitWebhook, depth) {
 		return
 	}
-	d.object(depth)
 	for first := true; ; first = false {
 		key, ok := d.member(first)
 		if !ok {
@@ -310,13 +313,9 @@ func (d *decoder) webhook(out *WebhookState, depth int) {
 }
 
 func (d *decoder) deliverySummary(out *DeliverySummary, depth int) {
-	d.revisit(visitDeliverySummary)
-	*out = DeliverySummary{}
-	if !d.at('{') {
-		d.skip(depth)
+	if !open(d, out, visitDeliverySummary, depth) {
 		return
 	}
-	d.object(depth)
 	for first := true; ; first = false {
 		key, ok := d.member(first)
 		if !ok {
