@@ -5,6 +5,7 @@ package main
 
 import (
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -19,7 +20,13 @@ import (
 	"github.com/videojobs/videojobs/internal/tracking"
 )
 
-func main() { lambdaenv.Start("store", loadConfig, build) }
+func main() {
+	if os.Getenv("GOGC") == "" {
+		// Bounded memory however long the video (copier.GCPercent).
+		debug.SetGCPercent(copier.GCPercent)
+	}
+	lambdaenv.Start("store", loadConfig, build)
+}
 
 // build wires the clients, built once per cold start, into the handler.
 func build(cfg config, env lambdaenv.AWS) (any, error) {

@@ -1,14 +1,18 @@
 package copier
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -301,6 +305,37 @@ func TestCopySkipsVerifiedObject(t *testing.T) {
 	e.checkObject(t, "videos/vj_1/0.mp4", size, sum(size, 9))
 }
 
+// failPart is an S3 client whose UploadPart fails for one part number.
+type failPart struct {
+	*s3.Client
+	part int32
+}
+
+var errInjected = errors.New("injected UploadPart failure")
+
+func (f failPart) UploadPart(ctx context.Context, in *s3.UploadPartInput, opts ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
+	if aws.ToInt32(in.PartNumber) == f.part {
+		return nil, errInjected
+	}
+	return f.Client.UploadPart(ctx, in, opts...)
+}
+
+func TestCopyFailedPartAbortsUpload(t *testing.T) {
+	e := newEnv(t)
+	const size = 40 * mib
+	c := New(failPart{e.client, 3}, WithPartSize(5*mib), WithConcurrency(2))
+	_, err := c.Copy(context.Background(), e.input("videos/vj_1/0.mp4", newStream(size, 11), size))
+	if !errors.Is(err, errInjected) {
+		t.Fatalf("Copy: err = %v, want the UploadPart failure", err)
+	}
+	if keys := e.keys(t); len(keys) != 0 {
+		t.Errorf("objects left behind: %v", keys)
+	}
+	if n := e.openUploads(t); n != 0 {
+		t.Errorf("%d multipart uploads left open", n)
+	}
+}
+
 func TestCopyPromotesLargeObjectsPartByPart(t *testing.T) {
 	e := newEnv(t)
 	const size = 22 * mib
@@ -316,30 +351,71 @@ func TestCopyPromotesLargeObjectsPartByPart(t *testing.T) {
 	}
 }
 
-func TestMeter(t *testing.T) {
+func TestReadAhead(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 3*chunkSize/16+5) // three chunks and a bit
+	bigSum := sha256.Sum256(big)
 	for _, tc := range []struct {
-		name string
-		body io.Reader
-		want int64
-		err  error
+		name    string
+		body    io.Reader
+		want    int64
+		err     error
+		wantN   int64
+		wantSum string
 	}{
-		{"exact", strings.NewReader("hello"), 5, nil},
-		{"unknown length", strings.NewReader("hello"), -1, nil},
-		{"short", strings.NewReader("hell"), 5, ErrTruncated},
-		{"long", strings.NewReader("hello!"), 5, ErrSizeMismatch},
-		{"read error", failAfter(strings.NewReader("hello"), 2, errConnReset), 5, ErrTruncated},
+		{"exact", strings.NewReader("hello"), 5, nil, 5, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"},
+		{"unknown length", strings.NewReader("hello"), -1, nil, 5, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"},
+		{"empty", strings.NewReader(""), 0, nil, 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+		{"several chunks, small reads", iotest.HalfReader(bytes.NewReader(big)), int64(len(big)), nil, int64(len(big)), hex.EncodeToString(bigSum[:])},
+		{"short", strings.NewReader("hell"), 5, ErrTruncated, 0, ""},
+		{"long", strings.NewReader("hello!"), 5, ErrSizeMismatch, 0, ""},
+		{"long by whole chunks", bytes.NewReader(big), chunkSize, ErrSizeMismatch, 0, ""},
+		{"read error", failAfter(strings.NewReader("hello"), 2, errConnReset), 5, ErrTruncated, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := &meter{r: tc.body, h: sha256.New(), want: tc.want}
-			_, err := io.Copy(io.Discard, m)
-			if !errors.Is(err, tc.err) {
-				t.Errorf("err = %v, want %v", err, tc.err)
+			ra := newReadAhead(tc.body, tc.want)
+			got, err := io.ReadAll(iotest.OneByteReader(io.LimitReader(ra, 64)))
+			if err == nil {
+				var rest []byte
+				rest, err = io.ReadAll(ra)
+				got = append(got, rest...)
 			}
-			if tc.err == nil && hex.EncodeToString(m.h.Sum(nil)) != "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" {
-				t.Errorf("sha256 of hello = %x", m.h.Sum(nil))
+			ra.Close()
+			if !errors.Is(err, tc.err) || !errors.Is(ra.bodyErr(), tc.err) {
+				t.Fatalf("err = %v (bodyErr %v), want %v", err, ra.bodyErr(), tc.err)
+			}
+			if tc.err != nil {
+				if tc.want >= 0 && int64(len(got)) > tc.want {
+					t.Errorf("read %d bytes past the expected %d", len(got), tc.want)
+				}
+				return
+			}
+			n, sum := ra.result()
+			if n != tc.wantN || int64(len(got)) != tc.wantN || sum != tc.wantSum {
+				t.Errorf("size %d (read %d), sha256 %s; want %d, %s", n, len(got), sum, tc.wantN, tc.wantSum)
 			}
 		})
 	}
+}
+
+// A reader the transfer manager abandons half-way (its upload failed) must
+// not leave goroutines blocked on a full pipeline.
+func TestReadAheadCloseStopsGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	ra := newReadAhead(newStream(64*chunkSize, 3), -1)
+	if _, err := io.ReadFull(ra, make([]byte, chunkSize/2)); err != nil {
+		t.Fatal(err)
+	}
+	ra.Close()
+	if _, err := ra.Read(make([]byte, 8)); err == nil {
+		t.Error("Read after Close succeeded")
+	}
+	for range 100 {
+		if runtime.NumGoroutine() <= before {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("%d goroutines after Close, %d before", runtime.NumGoroutine(), before)
 }
 
 func TestCopyRejectsIncompleteInput(t *testing.T) {
