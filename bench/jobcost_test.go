@@ -133,7 +133,7 @@ func BenchmarkJobCost(b *testing.B) {
 		b.Run("path="+path, func(b *testing.B) {
 			b.ReportMetric(float64(c.transitions), "transitions/job")
 			b.ReportMetric(float64(c.total()), "invocations/job")
-			b.ReportMetric(float64(c.invocations["watch-poll"]), "polls/job")
+			b.ReportMetric(float64(c.invocations["watch-step"]), "watch/job")
 			b.ReportMetric(float64(c.invocations["webhook"]), "webhooks/job")
 			b.ReportMetric(c.gbSeconds, "GB-s/job")
 			b.ReportMetric(c.wru, "WRU/job")
@@ -149,8 +149,9 @@ func BenchmarkJobCost(b *testing.B) {
 type jobCost struct {
 	transitions int
 	seconds     float64
-	// invocations by function; "watch-poll" counts the watch λ's poll
-	// actions again (they are also in "watch").
+	// invocations by function; "watch-step" counts the watch λ's Watch
+	// entries and plain polls again (they are also in "watch"), not its
+	// MarkFailed calls.
 	invocations map[string]int
 	gbSeconds   float64
 	wru, rru    float64
@@ -162,7 +163,7 @@ type jobCost struct {
 func (c *jobCost) total() int {
 	n := 0
 	for fn, k := range c.invocations {
-		if fn != "watch-poll" {
+		if fn != "watch-step" {
 			n += k
 		}
 	}
@@ -186,8 +187,8 @@ func (c *jobCost) attribute(calls []ddbCall, invokes []invocation, jobID, prompt
 			continue
 		}
 		c.invocations[inv.Function]++
-		if inv.Function == "watch" && watchAction(inv.Payload) == "poll" {
-			c.invocations["watch-poll"]++
+		if a := watchAction(inv.Payload); inv.Function == "watch" && (a == "poll" || a == "watch") {
+			c.invocations["watch-step"]++
 		}
 		// Lambda bills duration rounded up to the millisecond.
 		gbs := math.Ceil(ms(inv.Duration)) / 1000 * memoryMB[inv.Function] / 1024

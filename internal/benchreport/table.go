@@ -223,7 +223,7 @@ func (t *table) costs(p Prices) {
 		fmt.Fprintf(&t.b, "%s\n", notRun)
 		return
 	}
-	fmt.Fprintf(&t.b, "| 5 | job path (%.0f s generation, measured on the local stack) | transitions | Lambda invocations (polls, webhooks) | Lambda GB-s | DynamoDB WRU / RRU (write requests) | time to done | $ per 1,000 jobs: SFN + Lambda + DynamoDB = total | ratio to fixed loop |\n", gen)
+	fmt.Fprintf(&t.b, "| 5 | job path (%.0f s generation, measured on the local stack) | transitions | Lambda invocations (watch steps, webhooks) | Lambda GB-s | DynamoDB WRU / RRU (write requests) | time to done | $ per 1,000 jobs: SFN + Lambda + DynamoDB = total | ratio to fixed loop |\n", gen)
 	t.b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	baseline := costPaths[len(costPaths)-1]
 	total := func(path string) (sfn, lambda, ddb float64) {
@@ -243,7 +243,7 @@ func (t *table) costs(p Prices) {
 		m := func(u string) float64 { v, _ := t.metric(name, u); return v }
 		s, l, d := total(path)
 		fmt.Fprintf(&t.b, "| 5%c | %s | %.0f | %.0f (%.0f, %.0f) | %.3f | %.1f / %.1f (%.0f) | %.0f s | $%.4f + $%.4f + $%.4f = **$%.4f** | %s |\n",
-			'a'+i, path, m("transitions/job"), m("invocations/job"), m("polls/job"), m("webhooks/job"), m("GB-s/job"),
+			'a'+i, path, m("transitions/job"), m("invocations/job"), m("watch/job"), m("webhooks/job"), m("GB-s/job"),
 			m("WRU/job"), m("RRU/job"), m("ddb-writes/job"), m("s-to-done"), s, l, d, s+l+d, x((s+l+d)/(bs+bl+bd)))
 	}
 }
