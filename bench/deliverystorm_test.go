@@ -25,6 +25,10 @@ const (
 	stormConcurrency = 24
 	stormJobs        = 25
 	stormLimit       = 2 * time.Minute
+	// steadyDeliveries go out with one in flight per warm process of the
+	// pool: what a delivery waits for when Lambda has an environment for
+	// it, as it scales out, instead of queueing behind the local pool.
+	steadyDeliveries = 200
 )
 
 // BenchmarkWebhookStorm sends a storm of signed webhook deliveries through
@@ -99,7 +103,7 @@ func BenchmarkWebhookStorm(b *testing.B) {
 		}
 	}
 
-	run := func(fn string, newReq func(int) (*http.Request, error)) stormResult {
+	run := func(fn string, deliveries, concurrency int, newReq func(int) (*http.Request, error)) stormResult {
 		rie, ok := s.stack.RIE(fn)
 		if !ok {
 			b.Fatalf("no RIE pool for %s", fn)
@@ -109,7 +113,7 @@ func BenchmarkWebhookStorm(b *testing.B) {
 			b.Fatal(err)
 		}
 		s.ledger.reset()
-		res, err := storm(s.api, stormDeliveries, stormConcurrency, stormLimit, newReq)
+		res, err := storm(s.api, deliveries, concurrency, stormLimit, newReq)
 		if err != nil {
 			b.Fatalf("%s storm: %v", fn, err)
 		}
@@ -124,14 +128,23 @@ func BenchmarkWebhookStorm(b *testing.B) {
 		}
 		slices.Sort(res.inFunction)
 		res.inside(s.ledger, fn)
+		res.concurrency = concurrency
 		return res
 	}
-	base := run("ok200", baselineReq)
-	ours := run("webhook", webhookReq)
+	pool := pools["webhook"]
+	// The steady runs use sequence numbers after the burst's, so every
+	// delivery is new to the dedupe.
+	after := func(newReq func(int) (*http.Request, error)) func(int) (*http.Request, error) {
+		return func(i int) (*http.Request, error) { return newReq(2*stormDeliveries + i) }
+	}
+	base := run("ok200", stormDeliveries, stormConcurrency, baselineReq)
+	ours := run("webhook", stormDeliveries, stormConcurrency, webhookReq)
+	baseSteady := run("ok200", steadyDeliveries, pool, after(baselineReq))
+	oursSteady := run("webhook", steadyDeliveries, pool, after(webhookReq))
 	for _, r := range []struct {
 		name string
 		res  stormResult
-	}{{"fn=ok200", base}, {"fn=webhook", ours}} {
+	}{{"fn=ok200", base}, {"fn=webhook", ours}, {"fn=ok200-steady", baseSteady}, {"fn=webhook-steady", oursSteady}} {
 		b.Run(r.name, func(b *testing.B) {
 			// End to end = the front + waiting for a free process in
 			// the pool (the storm's concurrency exceeds it, as a burst
@@ -158,13 +171,14 @@ func BenchmarkWebhookStorm(b *testing.B) {
 			b.ReportMetric(float64(r.res.sent)/r.res.elapsed.Seconds(), "req/s")
 			b.ReportMetric(float64(r.res.sent), "requests")
 			b.ReportMetric(float64(r.res.s5xx), "5xx")
-			b.ReportMetric(stormConcurrency, "concurrency")
+			b.ReportMetric(float64(r.res.concurrency), "concurrency")
 		})
 	}
 }
 
 type stormResult struct {
-	latencies []time.Duration // sorted
+	concurrency int
+	latencies   []time.Duration // sorted
 	// inFunction are the function's own durations (RIE REPORT lines),
 	// sorted.
 	inFunction     []time.Duration
