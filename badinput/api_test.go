@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/videojobs/videojobs/chaos"
+	"github.com/videojobs/videojobs/internal/localapi"
 )
 
 // submitCase is one bad POST /jobs.
@@ -165,7 +166,7 @@ func TestIdempotencyKeyReuse(t *testing.T) {
 	if first.Status != http.StatusAccepted {
 		t.Fatalf("first POST /jobs: got %s, want 202", first)
 	}
-	v, err := chaos.DecodeJob(first)
+	v, err := localapi.DecodeJob(first)
 	if err != nil {
 		t.Fatal(err)
 	}

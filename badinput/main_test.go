@@ -15,6 +15,7 @@ import (
 
 	"github.com/videojobs/videojobs/chaos"
 	"github.com/videojobs/videojobs/internal/job"
+	"github.com/videojobs/videojobs/internal/localapi"
 )
 
 // The shared stack, and two jobs that finished before any test ran: the
@@ -78,7 +79,7 @@ func fixtureJobs(ctx context.Context) (*job.Job, *job.Job, error) {
 		if r.Status != http.StatusAccepted {
 			return nil, nil, fmt.Errorf("fixture job: POST /jobs: %s", r)
 		}
-		v, err := chaos.DecodeJob(r)
+		v, err := localapi.DecodeJob(r)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -166,7 +167,7 @@ type want struct {
 }
 
 // check compares an answer with w.
-func check(t *testing.T, r chaos.Response, w want) {
+func check(t *testing.T, r localapi.Response, w want) {
 	t.Helper()
 	if r.Status != w.status {
 		t.Errorf("status: got %s, want %d", r, w.status)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/videojobs/videojobs/internal/localapi"
 	"github.com/videojobs/videojobs/internal/webhook"
 )
 
@@ -98,7 +99,7 @@ func SignedHeaders(secret string, ts time.Time, body []byte, eventID, eventType 
 // forge sends one forged callback of kind at the job. master is the
 // current webhook master secret (the harness knows it; an attacker would
 // know at most one job's derived secret); otherJob is another job's id.
-func forge(ctx context.Context, c *Client, kind, jobID, providerJobID, claim, master, otherJob string, n int) Forgery {
+func forge(ctx context.Context, c *localapi.Client, kind, jobID, providerJobID, claim, master, otherJob string, n int) Forgery {
 	f := Forgery{Kind: kind, JobID: jobID, Claim: claim}
 	now := time.Now()
 	f.EventID = fmt.Sprintf("evt_video_%s_forged_%d", providerJobID, n)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/videojobs/videojobs/internal/intake"
 	"github.com/videojobs/videojobs/internal/job"
+	"github.com/videojobs/videojobs/internal/localapi"
 	"github.com/videojobs/videojobs/internal/simulator"
 )
 
@@ -219,7 +220,7 @@ func Run(ctx context.Context, sys *System, cfg RunConfig) (*Ledger, error) {
 
 // submit posts one job, retrying transport errors, 5xx and 429 with the same
 // Idempotency-Key as a client should.
-func submit(ctx context.Context, c *Client, prompt, key string) (intake.View, []int, error) {
+func submit(ctx context.Context, c *localapi.Client, prompt, key string) (intake.View, []int, error) {
 	body, _ := json.Marshal(map[string]string{"prompt": prompt})
 	var statuses []int
 	var last string
@@ -227,7 +228,7 @@ func submit(ctx context.Context, c *Client, prompt, key string) (intake.View, []
 		if attempt > 0 {
 			sleep(ctx, time.Duration(attempt)*time.Second)
 		}
-		r, err := c.Do(ctx, http.MethodPost, "/jobs", body, http.Header{"Idempotency-Key": {key}})
+		r, err := c.Submit(ctx, body, key)
 		if err != nil {
 			statuses = append(statuses, 0)
 			last = err.Error()
@@ -235,7 +236,7 @@ func submit(ctx context.Context, c *Client, prompt, key string) (intake.View, []
 		}
 		statuses = append(statuses, r.Status)
 		if r.Status == http.StatusAccepted || r.Status == http.StatusOK {
-			v, err := DecodeJob(r)
+			v, err := localapi.DecodeJob(r)
 			return v, statuses, err
 		}
 		last = r.String()

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/videojobs/videojobs/internal/jobstore"
+	"github.com/videojobs/videojobs/internal/localapi"
 	"github.com/videojobs/videojobs/internal/localstack"
 	"github.com/videojobs/videojobs/internal/simulator"
 )
@@ -70,7 +71,7 @@ type Options struct {
 type System struct {
 	Stack *localstack.Stack
 	Sim   *simulator.Server
-	API   *Client
+	API   *localapi.Client
 	Jobs  *jobstore.Store
 	S3    *s3.Client
 	SFN   *sfn.Client
@@ -196,7 +197,7 @@ func StartSystem(ctx context.Context, opts Options) (_ *System, err error) {
 	s.Jobs = jobstore.New(dynamodb.NewFromConfig(cfg), st.Resources.TableName)
 	s.S3 = s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	s.SFN = sfn.NewFromConfig(cfg)
-	s.API = NewClient(st.APIURL())
+	s.API = localapi.New(st.APIURL())
 	fmt.Fprintf(logf, "chaos: stack up in %s (logs in %s)\n", time.Since(start).Round(100*time.Millisecond), s.Dir)
 	return s, nil
 }

@@ -1,14 +1,12 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -17,120 +15,29 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/videojobs/videojobs/internal/intake"
+	"github.com/videojobs/videojobs/internal/job"
+	"github.com/videojobs/videojobs/internal/localapi"
 )
 
-// apiClient talks to the local HTTP API as a client would.
-type apiClient struct {
-	base string
-	http *http.Client
-}
-
-// jobView is the part of the API's job representation the tests read.
-type jobView struct {
-	ID             string `json:"id"`
-	State          string `json:"state"`
-	ProviderJobID  string `json:"providerJobId"`
-	ProviderStatus string `json:"providerStatus"`
-	History        []struct {
-		From   string `json:"from"`
-		To     string `json:"to"`
-		Source string `json:"source"`
-		Reason string `json:"reason"`
-	} `json:"history"`
-	Error *struct {
-		Reason  string `json:"reason"`
-		Message string `json:"message"`
-		Code    string `json:"code"`
-	} `json:"error"`
-	Output *struct {
-		Bucket string `json:"bucket"`
-		Key    string `json:"key"`
-		Size   int64  `json:"size"`
-		SHA256 string `json:"sha256"`
-	} `json:"output"`
-	Deliveries *struct {
-		Received   int `json:"received"`
-		Duplicates int `json:"duplicates"`
-		Retries    int `json:"retries"`
-		Late       int `json:"late"`
-	} `json:"deliveries"`
-}
-
 // sourceOf returns who moved the job into state to ("" if it never got there).
-func (v jobView) sourceOf(to string) string {
+func sourceOf(v intake.View, to job.State) string {
 	for _, c := range v.History {
 		if c.To == to {
-			return c.Source
+			return string(c.Source)
 		}
 	}
 	return ""
 }
 
-func (v jobView) terminal() bool {
-	switch v.State {
-	case "stored", "failed", "cancelled", "expired", "rejected":
-		return true
+// sources lists who made each transition, for failure messages.
+func sources(v intake.View) string {
+	var s []string
+	for _, c := range v.History {
+		s = append(s, fmt.Sprintf("%s→%s(%s)", c.From, c.To, c.Source))
 	}
-	return false
-}
-
-// response is one HTTP exchange.
-type response struct {
-	status int
-	body   []byte
-}
-
-func (r response) String() string { return fmt.Sprintf("%d %s", r.status, r.body) }
-
-// errorCode is the code of the API's error envelope, "" if there is none.
-func (r response) errorCode() string {
-	var e struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(r.body, &e) != nil || e.Error.Message == "" {
-		return ""
-	}
-	return e.Error.Code
-}
-
-func (c *apiClient) do(ctx context.Context, method, path string, body []byte, header map[string]string) (response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
-	if err != nil {
-		return response{}, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return response{}, fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return response{}, fmt.Errorf("%s %s: read body: %w", method, path, err)
-	}
-	return response{status: resp.StatusCode, body: b}, nil
-}
-
-// submitRaw posts body to /jobs with an optional Idempotency-Key.
-func (c *apiClient) submitRaw(t *testing.T, body, key string) response {
-	t.Helper()
-	h := map[string]string{}
-	if key != "" {
-		h["Idempotency-Key"] = key
-	}
-	r, err := c.do(t.Context(), http.MethodPost, "/jobs", []byte(body), h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return strings.Join(s, " ")
 }
 
 func submitBody(prompt string) string {
@@ -138,33 +45,13 @@ func submitBody(prompt string) string {
 	return string(b)
 }
 
-func decodeJob(t *testing.T, r response) jobView {
+func decodeJob(t *testing.T, r localapi.Response) intake.View {
 	t.Helper()
-	var env struct {
-		Job jobView `json:"job"`
-	}
-	if err := json.Unmarshal(r.body, &env); err != nil || env.Job.ID == "" {
-		t.Fatalf("job response %s: no job in it (%v)", r, err)
-	}
-	return env.Job
-}
-
-// job reads GET /jobs/{id}.
-func (c *apiClient) job(ctx context.Context, id string) (jobView, error) {
-	r, err := c.do(ctx, http.MethodGet, "/jobs/"+id, nil, nil)
+	v, err := localapi.DecodeJob(r)
 	if err != nil {
-		return jobView{}, err
+		t.Fatal(err)
 	}
-	if r.status != http.StatusOK {
-		return jobView{}, fmt.Errorf("GET /jobs/%s: %s", id, r)
-	}
-	var env struct {
-		Job jobView `json:"job"`
-	}
-	if err := json.Unmarshal(r.body, &env); err != nil {
-		return jobView{}, fmt.Errorf("GET /jobs/%s: %w: %s", id, err, r.body)
-	}
-	return env.Job, nil
+	return v
 }
 
 // jobWaitLimit bounds how long one job may take. The slowest job in the
@@ -172,41 +59,35 @@ func (c *apiClient) job(ctx context.Context, id string) (jobView, error) {
 const jobWaitLimit = 150 * time.Second
 
 // rank orders the states as the job model does: a job only moves forward.
-var rank = map[string]int{"accepted": 0, "queued": 1, "processing": 2, "completed": 3,
+var rank = map[job.State]int{"accepted": 0, "queued": 1, "processing": 2, "completed": 3,
 	"stored": 4, "failed": 4, "cancelled": 4, "expired": 4, "rejected": 4}
 
 // waitTerminal polls GET /jobs/{id} until the job is terminal, and fails
 // the test if a read ever shows the job behind an earlier one: clients
 // must never see a job move backwards (design.md guarantee 4).
-func (c *apiClient) waitTerminal(t *testing.T, id string) jobView {
+func waitTerminal(t *testing.T, api *localapi.Client, id string) intake.View {
 	t.Helper()
-	deadline := time.Now().Add(jobWaitLimit)
-	var last jobView
-	var lastErr error
-	seen := ""
-	for time.Now().Before(deadline) {
-		last, lastErr = c.job(t.Context(), id)
-		if lastErr == nil {
-			if seen != "" && rank[last.State] < rank[seen] {
-				t.Errorf("job %s went back from %s to %s; history %s", id, seen, last.State, last.sources())
-			}
-			if seen == "" || rank[last.State] > rank[seen] {
-				seen = last.State
-			}
-			if last.terminal() {
-				return last
-			}
+	ctx, cancel := context.WithTimeout(t.Context(), jobWaitLimit)
+	defer cancel()
+	var seen job.State
+	v, err := api.WaitTerminal(ctx, id, time.Second, func(v intake.View) {
+		if seen != "" && rank[v.State] < rank[seen] {
+			t.Errorf("job %s went back from %s to %s; history %s", id, seen, v.State, sources(v))
 		}
-		time.Sleep(time.Second)
+		if seen == "" || rank[v.State] > rank[seen] {
+			seen = v.State
+		}
+	})
+	if err != nil {
+		t.Fatalf("after %s: %v", jobWaitLimit, err)
 	}
-	t.Fatalf("job %s not terminal after %s: last state %q, last error %v", id, jobWaitLimit, last.State, lastErr)
-	return last
+	return v
 }
 
 // checkStored proves the job's video is in S3 intact: the object's bytes
 // hash to what the simulator served, and the job and the object metadata
 // say the same.
-func checkStored(t *testing.T, s *system, v jobView) {
+func checkStored(t *testing.T, s *system, v intake.View) {
 	t.Helper()
 	if v.State != "stored" {
 		t.Errorf("job %s: state %q (error %+v), want stored", v.ID, v.State, v.Error)
@@ -348,13 +229,4 @@ func deliveryOutcomes(s *system, providerJobID string) map[string]int {
 		}
 	}
 	return out
-}
-
-// sources lists who made each transition, for failure messages.
-func (v jobView) sources() string {
-	var s []string
-	for _, c := range v.History {
-		s = append(s, c.From+"→"+c.To+"("+c.Source+")")
-	}
-	return strings.Join(s, " ")
 }

@@ -14,6 +14,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/videojobs/videojobs/internal/intake"
+	"github.com/videojobs/videojobs/internal/localapi"
 )
 
 // The job and provider job ids the sample events are written for. The test
@@ -122,12 +125,12 @@ func sampleEvent(t *testing.T, s *system, name, jobID, providerID string) []byte
 // answer when pointed at a stored job.
 type eventCase struct {
 	function string
-	check    func(t *testing.T, s *system, v jobView, inv invocation)
+	check    func(t *testing.T, s *system, v intake.View, inv invocation)
 }
 
 // apiStatus expects an API response with one of the given statuses.
-func apiStatus(want ...int) func(t *testing.T, s *system, v jobView, inv invocation) {
-	return func(t *testing.T, s *system, v jobView, inv invocation) {
+func apiStatus(want ...int) func(t *testing.T, s *system, v intake.View, inv invocation) {
+	return func(t *testing.T, s *system, v intake.View, inv invocation) {
 		if inv.functionError != "" {
 			t.Fatalf("function error %s: %s", inv.functionError, inv.payload)
 		}
@@ -141,7 +144,7 @@ func apiStatus(want ...int) func(t *testing.T, s *system, v jobView, inv invocat
 
 // watchResult expects the watch function's {"state","waitSeconds"} with the
 // job still stored: a stored job never changes state.
-func watchResult(t *testing.T, s *system, v jobView, inv invocation) {
+func watchResult(t *testing.T, s *system, v intake.View, inv invocation) {
 	if inv.functionError != "" {
 		t.Fatalf("function error %s: %s", inv.functionError, inv.payload)
 	}
@@ -155,7 +158,7 @@ func watchResult(t *testing.T, s *system, v jobView, inv invocation) {
 	if *out.State != "stored" {
 		t.Errorf("state %q for a stored job, want stored", *out.State)
 	}
-	after, err := s.api.job(t.Context(), v.ID)
+	after, err := s.api.Job(t.Context(), v.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,9 +208,9 @@ func TestSampleEvents(t *testing.T) {
 
 	// submit-ok.json makes the job the rest are pointed at.
 	inv := invoke(t, s, "submit", sampleEvent(t, s, "submit-ok.json", "", ""))
-	eventCases["submit-ok.json"].check(t, s, jobView{}, inv)
+	eventCases["submit-ok.json"].check(t, s, intake.View{}, inv)
 	_, body := inv.api(t)
-	v := s.api.waitTerminal(t, decodeJob(t, response{status: 202, body: body}).ID)
+	v := waitTerminal(t, s.api, decodeJob(t, localapi.Response{Status: 202, Body: body}).ID)
 	checkStored(t, s, v)
 	if t.Failed() {
 		t.FailNow()
@@ -255,20 +258,20 @@ func TestSampleEvents(t *testing.T) {
 	}
 }
 
-func checkJobsGet(t *testing.T, s *system, v jobView, inv invocation) {
+func checkJobsGet(t *testing.T, s *system, v intake.View, inv invocation) {
 	apiStatus(http.StatusOK)(t, s, v, inv)
 	_, body := inv.api(t)
-	got := decodeJob(t, response{status: 200, body: body})
+	got := decodeJob(t, localapi.Response{Status: 200, Body: body})
 	if got.ID != v.ID || got.State != "stored" || got.Output == nil || got.Output.SHA256 != v.Output.SHA256 {
 		t.Errorf("GET /jobs/%s: %s", v.ID, body)
 	}
 }
 
-func checkJobsList(t *testing.T, s *system, v jobView, inv invocation) {
+func checkJobsList(t *testing.T, s *system, v intake.View, inv invocation) {
 	apiStatus(http.StatusOK)(t, s, v, inv)
 	_, body := inv.api(t)
 	var list struct {
-		Jobs []jobView `json:"jobs"`
+		Jobs []intake.View `json:"jobs"`
 	}
 	if err := json.Unmarshal(body, &list); err != nil || list.Jobs == nil {
 		t.Fatalf("list body %s, want {\"jobs\":[…]} (%v)", body, err)
@@ -281,7 +284,7 @@ func checkJobsList(t *testing.T, s *system, v jobView, inv invocation) {
 }
 
 // checkDownloadURL follows the presigned URL and checks the bytes.
-func checkDownloadURL(t *testing.T, s *system, v jobView, inv invocation) {
+func checkDownloadURL(t *testing.T, s *system, v intake.View, inv invocation) {
 	apiStatus(http.StatusOK)(t, s, v, inv)
 	_, body := inv.api(t)
 	var d struct {
@@ -306,7 +309,7 @@ func checkDownloadURL(t *testing.T, s *system, v jobView, inv invocation) {
 
 // checkStore re-runs the copy of a stored job: it must answer the same
 // object (skip a verified object or overwrite the same key).
-func checkStore(t *testing.T, s *system, v jobView, inv invocation) {
+func checkStore(t *testing.T, s *system, v intake.View, inv invocation) {
 	if inv.functionError != "" {
 		t.Fatalf("function error %s: %s", inv.functionError, inv.payload)
 	}
@@ -324,7 +327,7 @@ func checkStore(t *testing.T, s *system, v jobView, inv invocation) {
 	if got := fmt.Sprintf("%s s3://%s/%s %d %s", out.State, out.Bucket, out.Key, out.Size, out.SHA256); got != want {
 		t.Errorf("store of a stored job: %s, want %s", got, want)
 	}
-	after, err := s.api.job(t.Context(), v.ID)
+	after, err := s.api.Job(t.Context(), v.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/videojobs/videojobs/internal/intake"
+	"github.com/videojobs/videojobs/internal/job"
+	"github.com/videojobs/videojobs/internal/localapi"
 )
 
 // maxWebhookTransitions is the state-transition budget of a job finished by
@@ -19,7 +23,7 @@ const maxWebhookTransitions = 8
 type scenario struct {
 	name   string
 	prompt string
-	check  func(t *testing.T, s *system, v jobView)
+	check  func(t *testing.T, s *system, v intake.View)
 	// webhookPath marks jobs whose transitions are held to the budget.
 	webhookPath bool
 }
@@ -34,17 +38,15 @@ var submitted = map[string]string{}
 func submitScenarios(ctx context.Context, s *system) error {
 	for _, list := range [][]scenario{webhookScenarios, pollScenarios, faultScenarios, endedScenarios} {
 		for _, sc := range list {
-			r, err := s.api.do(ctx, http.MethodPost, "/jobs", []byte(submitBody(sc.prompt)), nil)
+			r, err := s.api.Submit(ctx, []byte(submitBody(sc.prompt)), "")
 			if err != nil {
 				return err
 			}
-			var env struct {
-				Job jobView `json:"job"`
-			}
-			if r.status != http.StatusAccepted || json.Unmarshal(r.body, &env) != nil || env.Job.ID == "" {
+			v, err := localapi.DecodeJob(r)
+			if r.Status != http.StatusAccepted || err != nil {
 				return fmt.Errorf("submit %q: got %s, want 202 with a job", sc.prompt, r)
 			}
-			submitted[sc.prompt] = env.Job.ID
+			submitted[sc.prompt] = v.ID
 		}
 	}
 	return nil
@@ -60,10 +62,10 @@ func runScenarios(t *testing.T, s *system, scenarios []scenario) {
 			if !ok {
 				t.Fatalf("scenario %q was not submitted (add its list to submitScenarios)", sc.name)
 			}
-			v := s.api.waitTerminal(t, id)
+			v := waitTerminal(t, s.api, id)
 			sc.check(t, s, v)
 			ex := execution(t, s, v.ID)
-			t.Logf("job %s (%s): %s; history %s", v.ID, v.State, ex, v.sources())
+			t.Logf("job %s (%s): %s; history %s", v.ID, v.State, ex, sources(v))
 			if ex.status != "SUCCEEDED" {
 				t.Errorf("job %s: execution %s, want SUCCEEDED", v.ID, ex.status)
 			}
@@ -75,10 +77,10 @@ func runScenarios(t *testing.T, s *system, scenarios []scenario) {
 }
 
 // storedByWebhook: the webhook woke the workflow and the video is intact.
-func storedByWebhook(t *testing.T, s *system, v jobView) {
+func storedByWebhook(t *testing.T, s *system, v intake.View) {
 	checkStored(t, s, v)
-	if got := v.sourceOf("completed"); got != "webhook" {
-		t.Errorf("job %s: completed by %q, want webhook; history %s", v.ID, got, v.sources())
+	if got := sourceOf(v, "completed"); got != "webhook" {
+		t.Errorf("job %s: completed by %q, want webhook; history %s", v.ID, got, sources(v))
 	}
 	if v.Deliveries == nil || v.Deliveries.Received < 1 {
 		t.Errorf("job %s: deliveries %+v, want at least one received", v.ID, v.Deliveries)
@@ -97,14 +99,14 @@ func TestWebhookPath(t *testing.T) {
 	runScenarios(t, s, webhookScenarios)
 
 	// The stored jobs are listed by state (GSI byState).
-	r, err := s.api.do(t.Context(), http.MethodGet, "/jobs?state=stored&limit=100", nil, nil)
+	r, err := s.api.Do(t.Context(), http.MethodGet, "/jobs?state=stored&limit=100", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var list struct {
-		Jobs []jobView `json:"jobs"`
+		Jobs []intake.View `json:"jobs"`
 	}
-	if r.status != http.StatusOK || json.Unmarshal(r.body, &list) != nil {
+	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &list) != nil {
 		t.Fatalf("GET /jobs?state=stored: %s", r)
 	}
 	listed := map[string]bool{}
@@ -124,10 +126,10 @@ func TestWebhookPath(t *testing.T) {
 var pollScenarios = []scenario{{
 	name:   "all webhooks lost",
 	prompt: "A hot-air balloon over vineyards [sim faults=drop_webhooks]",
-	check: func(t *testing.T, s *system, v jobView) {
+	check: func(t *testing.T, s *system, v intake.View) {
 		checkStored(t, s, v)
-		if got := v.sourceOf("completed"); got != "poll" {
-			t.Errorf("job %s: completed by %q, want poll; history %s", v.ID, got, v.sources())
+		if got := sourceOf(v, "completed"); got != "poll" {
+			t.Errorf("job %s: completed by %q, want poll; history %s", v.ID, got, sources(v))
 		}
 		if v.Deliveries == nil || v.Deliveries.Received != 0 {
 			t.Errorf("job %s: deliveries %+v, want none received", v.ID, v.Deliveries)
@@ -145,8 +147,8 @@ func TestPollPath(t *testing.T) {
 
 // storedByPollDespite: the job was finished by polls, at least one of which
 // met the named fault.
-func storedByPollDespite(fault string) func(t *testing.T, s *system, v jobView) {
-	return func(t *testing.T, s *system, v jobView) {
+func storedByPollDespite(fault string) func(t *testing.T, s *system, v intake.View) {
+	return func(t *testing.T, s *system, v intake.View) {
 		checkStored(t, s, v)
 		n := 0
 		for _, r := range s.sim.Requests() {
@@ -157,8 +159,8 @@ func storedByPollDespite(fault string) func(t *testing.T, s *system, v jobView) 
 		if n == 0 {
 			t.Errorf("job %s: no status poll met fault %s", v.ID, fault)
 		}
-		if got := v.sourceOf("completed"); got != "poll" {
-			t.Errorf("job %s: completed by %q, want poll; history %s", v.ID, got, v.sources())
+		if got := sourceOf(v, "completed"); got != "poll" {
+			t.Errorf("job %s: completed by %q, want poll; history %s", v.ID, got, sources(v))
 		}
 	}
 }
@@ -167,7 +169,7 @@ var faultScenarios = []scenario{
 	{
 		name:   "duplicates and reorder",
 		prompt: "A fox in fresh snow [sim faults=duplicate_webhooks,reorder]",
-		check: func(t *testing.T, s *system, v jobView) {
+		check: func(t *testing.T, s *system, v intake.View) {
 			storedByWebhook(t, s, v)
 			if d := v.Deliveries; d == nil || d.Duplicates < 1 || d.Late < 1 {
 				t.Errorf("job %s: deliveries %+v, want duplicates ≥ 1 and late ≥ 1", v.ID, d)
@@ -178,7 +180,7 @@ var faultScenarios = []scenario{
 	{
 		name:   "lost acks",
 		prompt: "A city tram at night [sim faults=lost_ack]",
-		check: func(t *testing.T, s *system, v jobView) {
+		check: func(t *testing.T, s *system, v intake.View) {
 			storedByWebhook(t, s, v)
 			if d := v.Deliveries; d == nil || d.Duplicates < 1 || d.Retries < 1 {
 				t.Errorf("job %s: deliveries %+v, want duplicates ≥ 1 and retries ≥ 1", v.ID, d)
@@ -189,7 +191,7 @@ var faultScenarios = []scenario{
 	{
 		name:   "bad signatures and poll 5xx",
 		prompt: "A robot watering plants [sim faults=bad_signature,poll_5xx]",
-		check: func(t *testing.T, s *system, v jobView) {
+		check: func(t *testing.T, s *system, v intake.View) {
 			storedByPollDespite("poll.5xx")(t, s, v)
 			if got := deliveryOutcomes(s, v.ProviderJobID); got["401"] == 0 || got["200"]+got["202"]+got["204"] != 0 {
 				t.Errorf("job %s: receiver answered %v to badly signed deliveries, want only 401", v.ID, got)
@@ -214,8 +216,8 @@ func TestFaultProfile(t *testing.T) {
 }
 
 // endedWithout: the job ended in state with the reason, and stored nothing.
-func endedWithout(state, reason, message string) func(t *testing.T, s *system, v jobView) {
-	return func(t *testing.T, s *system, v jobView) {
+func endedWithout(state job.State, reason, message string) func(t *testing.T, s *system, v intake.View) {
+	return func(t *testing.T, s *system, v intake.View) {
 		if v.State != state {
 			t.Errorf("job %s: state %q, want %q", v.ID, v.State, state)
 		}
@@ -250,29 +252,37 @@ func TestIdempotentSubmit(t *testing.T) {
 	key := "e2e-idem-" + t.Name()
 	body := submitBody("An origami crane unfolding")
 
-	first := s.api.submitRaw(t, body, key)
-	if first.status != http.StatusAccepted {
+	submit := func(body string) localapi.Response {
+		t.Helper()
+		r, err := s.api.Submit(t.Context(), []byte(body), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	first := submit(body)
+	if first.Status != http.StatusAccepted {
 		t.Fatalf("first POST: got %s, want 202", first)
 	}
 	id := decodeJob(t, first).ID
-	again := s.api.submitRaw(t, body, key)
-	if again.status/100 != 2 || decodeJob(t, again).ID != id {
+	again := submit(body)
+	if again.Status/100 != 2 || decodeJob(t, again).ID != id {
 		t.Errorf("same key and body: got %s, want 2xx for job %s", again, id)
 	}
-	other := s.api.submitRaw(t, submitBody("An origami frog jumping"), key)
-	if other.status != http.StatusConflict || other.errorCode() == "" {
+	other := submit(submitBody("An origami frog jumping"))
+	if _, ok := other.Envelope(); other.Status != http.StatusConflict || !ok {
 		t.Errorf("same key, other body: got %s, want 409 with an error envelope", other)
 	}
 
 	// Three clients retry one request at the same moment.
 	key2, body2 := key+"-concurrent", submitBody("A clockwork bird taking flight")
 	var wg sync.WaitGroup
-	got := make([]response, 3)
+	got := make([]localapi.Response, 3)
 	for i := range got {
 		wg.Go(func() {
-			r, err := s.api.do(t.Context(), http.MethodPost, "/jobs", []byte(body2), map[string]string{"Idempotency-Key": key2})
+			r, err := s.api.Submit(t.Context(), []byte(body2), key2)
 			if err != nil {
-				r = response{body: []byte(err.Error())}
+				r = localapi.Response{Body: []byte(err.Error())}
 			}
 			got[i] = r
 		})
@@ -280,7 +290,7 @@ func TestIdempotentSubmit(t *testing.T) {
 	wg.Wait()
 	ids := map[string]bool{}
 	for _, r := range got {
-		if r.status/100 != 2 {
+		if r.Status/100 != 2 {
 			t.Errorf("concurrent POST with one key: got %s, want 2xx", r)
 			continue
 		}
@@ -295,7 +305,7 @@ func TestIdempotentSubmit(t *testing.T) {
 		all = append(all, id2)
 	}
 	for _, jid := range all {
-		v := s.api.waitTerminal(t, jid)
+		v := waitTerminal(t, s.api, jid)
 		checkStored(t, s, v)
 		if p := providerJobsFor(s, jid); len(p) != 1 || p[0] != v.ProviderJobID {
 			t.Errorf("job %s: provider jobs %v, want exactly [%s]", jid, p, v.ProviderJobID)

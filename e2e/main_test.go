@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/videojobs/videojobs/internal/localapi"
 	"github.com/videojobs/videojobs/internal/localstack"
 	"github.com/videojobs/videojobs/internal/simulator"
 )
@@ -49,7 +50,7 @@ var functions = map[string]int{"submit": 2, "jobs": 2, "webhook": 3, "watch": 3,
 type system struct {
 	stack *localstack.Stack
 	sim   *simulator.Server
-	api   *apiClient
+	api   *localapi.Client
 	s3    *s3.Client
 	sfn   *sfn.Client
 	root  string
@@ -184,7 +185,7 @@ func startSystem(ctx context.Context, root, dir, rie string) (*system, error) {
 	cfg := localstack.AWSConfig(st.MotoURL())
 	s.s3 = s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	s.sfn = sfn.NewFromConfig(cfg)
-	s.api = &apiClient{base: st.APIURL(), http: &http.Client{Timeout: 60 * time.Second}}
+	s.api = localapi.New(st.APIURL())
 	return s, nil
 }
 

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/videojobs/videojobs/internal/intake"
+	"github.com/videojobs/videojobs/internal/localapi"
 	"github.com/videojobs/videojobs/internal/localstack"
 )
 
@@ -23,7 +25,8 @@ import (
 // the simulator's /_sim inspection routes, and moto's S3 and Step Functions.
 type client struct {
 	t    *target
-	http *http.Client
+	api  *localapi.Client
+	http *http.Client // for the simulator
 	s3   *s3.Client
 	sfn  *sfn.Client
 }
@@ -32,54 +35,19 @@ func newClient(t *target) *client {
 	cfg := localstack.AWSConfig(t.MotoURL)
 	return &client{
 		t:    t,
+		api:  localapi.New(t.APIURL),
 		http: &http.Client{},
 		s3:   s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
 		sfn:  sfn.NewFromConfig(cfg),
 	}
 }
 
-// jobView is the part of GET /jobs/{id} the demo shows.
-type jobView struct {
-	ID             string `json:"id"`
-	State          string `json:"state"`
-	ProviderJobID  string `json:"providerJobId"`
-	ProviderStatus string `json:"providerStatus"`
-	History        []struct {
-		To     string `json:"to"`
-		Source string `json:"source"`
-	} `json:"history"`
-	Error *struct {
-		Reason string `json:"reason"`
-	} `json:"error"`
-	Output *struct {
-		Bucket string `json:"bucket"`
-		Key    string `json:"key"`
-	} `json:"output"`
-	Deliveries *struct {
-		Received   int `json:"received"`
-		Duplicates int `json:"duplicates"`
-		Retries    int `json:"retries"`
-		Late       int `json:"late"`
-	} `json:"deliveries"`
-}
-
-func (v jobView) terminal() bool {
-	switch v.State {
-	case "stored", "failed", "cancelled", "expired", "rejected":
-		return true
-	}
-	return false
-}
-
+// getJSON reads a simulator inspection route, which answers 200 with JSON.
 func (c *client) getJSON(ctx context.Context, url string, into any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
-	return c.doJSON(req, http.StatusOK, into)
-}
-
-func (c *client) doJSON(req *http.Request, want int, into any) error {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err
@@ -89,7 +57,7 @@ func (c *client) doJSON(req *http.Request, want int, into any) error {
 	if err != nil {
 		return fmt.Errorf("%s %s: read body: %w", req.Method, req.URL.Path, err)
 	}
-	if resp.StatusCode != want {
+	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s %s: %d %s", req.Method, req.URL.Path, resp.StatusCode, bytes.TrimSpace(b))
 	}
 	if err := json.Unmarshal(b, into); err != nil {
@@ -99,31 +67,20 @@ func (c *client) doJSON(req *http.Request, want int, into any) error {
 }
 
 // submit posts one job.
-func (c *client) submit(ctx context.Context, prompt string) (jobView, error) {
+func (c *client) submit(ctx context.Context, prompt string) (intake.View, error) {
 	body, _ := json.Marshal(map[string]string{"prompt": prompt})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.t.APIURL+"/jobs", bytes.NewReader(body))
+	r, err := c.api.Submit(ctx, body, "")
 	if err != nil {
-		return jobView{}, err
+		return intake.View{}, fmt.Errorf("submit: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	var env struct {
-		Job jobView `json:"job"`
+	if r.Status != http.StatusAccepted {
+		return intake.View{}, fmt.Errorf("submit: POST /jobs: %s", r)
 	}
-	if err := c.doJSON(req, http.StatusAccepted, &env); err != nil {
-		return jobView{}, fmt.Errorf("submit: %w", err)
+	v, err := localapi.DecodeJob(r)
+	if err != nil {
+		return intake.View{}, fmt.Errorf("submit: %w", err)
 	}
-	return env.Job, nil
-}
-
-// job reads GET /jobs/{id}.
-func (c *client) job(ctx context.Context, id string) (jobView, error) {
-	var env struct {
-		Job jobView `json:"job"`
-	}
-	if err := c.getJSON(ctx, c.t.APIURL+"/jobs/"+url.PathEscape(id), &env); err != nil {
-		return jobView{}, err
-	}
-	return env.Job, nil
+	return v, nil
 }
 
 // rejected counts the simulator's deliveries for a provider job that the

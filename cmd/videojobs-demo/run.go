@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/videojobs/videojobs/internal/intake"
 )
 
 // options configure one demo run.
@@ -48,27 +50,27 @@ func run(ctx context.Context, opts options, out io.Writer) (failed int, err erro
 		if err != nil {
 			return 0, fmt.Errorf("job %q: %w", j.Name, err)
 		}
-		results[i].ID, statuses[i].ID, statuses[i].State = v.ID, v.ID, v.State
+		results[i].ID, statuses[i].ID, statuses[i].State = v.ID, v.ID, string(v.State)
 		submitted[i] = time.Now()
 	}
 
 	view := newLive(out, opts.tty, time.Now())
 	deadline := time.Now().Add(opts.timeout)
-	views := make([]jobView, len(demoJobs))
+	views := make([]intake.View, len(demoJobs))
 	for {
 		done := true
 		for i := range results {
-			if views[i].terminal() {
+			if views[i].State.Terminal() {
 				continue
 			}
-			v, err := c.job(ctx, results[i].ID)
+			v, err := c.api.Job(ctx, results[i].ID)
 			if err != nil {
 				statuses[i].Err = err.Error()
 				done = false
 				continue
 			}
 			views[i], statuses[i].Err = v, ""
-			statuses[i].State, statuses[i].Provider = v.State, v.ProviderStatus
+			statuses[i].State, statuses[i].Provider = string(v.State), v.ProviderStatus
 			statuses[i].Health = healthOf(v, statuses[i].Health.Rejected)
 			if v.ProviderJobID != "" {
 				if n, err := c.rejected(ctx, v.ProviderJobID); err == nil {
@@ -76,7 +78,7 @@ func run(ctx context.Context, opts options, out io.Writer) (failed int, err erro
 				}
 			}
 			statuses[i].Elapsed = time.Since(submitted[i])
-			if !v.terminal() {
+			if !v.State.Terminal() {
 				done = false
 			}
 		}
@@ -103,7 +105,7 @@ func run(ctx context.Context, opts options, out io.Writer) (failed int, err erro
 	return summarize(out, results), nil
 }
 
-func healthOf(v jobView, rejected int) health {
+func healthOf(v intake.View, rejected int) health {
 	h := health{Rejected: rejected}
 	if d := v.Deliveries; d != nil {
 		h.Received, h.Duplicates, h.Retries, h.Late = d.Received, d.Duplicates, d.Retries, d.Late
@@ -112,14 +114,14 @@ func healthOf(v jobView, rejected int) health {
 }
 
 // finish fills in everything the summary shows about one ended job.
-func finish(ctx context.Context, c *client, r *result, v jobView) {
-	r.State, r.ProviderJobID = v.State, v.ProviderJobID
+func finish(ctx context.Context, c *client, r *result, v intake.View) {
+	r.State, r.ProviderJobID = string(v.State), v.ProviderJobID
 	if v.Error != nil {
 		r.Reason = v.Error.Reason
 	}
 	for _, h := range v.History {
 		if h.To == "completed" {
-			r.CompletedBy = h.Source
+			r.CompletedBy = string(h.Source)
 		}
 	}
 	var errs []error
@@ -134,7 +136,7 @@ func finish(ctx context.Context, c *client, r *result, v jobView) {
 		errs = append(errs, err)
 		r.Object = o
 	}
-	if v.terminal() {
+	if v.State.Terminal() {
 		// The execution outlives the job's last state change by a task or
 		// two (publishing the outcome event).
 		for range 40 {
