@@ -27,12 +27,18 @@ type handler struct {
 	metrics flusher
 	log     *slog.Logger
 	now     func() time.Time
+	// tuneGC, when set, runs before each copy (main sets it to apply
+	// copier.GCPercent once).
+	tuneGC func()
 }
 
 // handle copies one job's video to S3. An error fails the task; the
 // workflow retries it (a retry restarts the download from byte 0 and
 // overwrites or skips the same key) and finally marks the job failed.
 func (h *handler) handle(ctx context.Context, req request) (tracking.StoreResult, error) {
+	if h.tuneGC != nil {
+		h.tuneGC()
+	}
 	start := h.now()
 	var res tracking.StoreResult
 	var err error
