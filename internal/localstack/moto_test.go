@@ -23,16 +23,7 @@ import (
 func TestMotoConditionalWritesAreAtomic(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	m, err := localstack.StartMoto(ctx, localstack.MotoOptions{LogPath: t.TempDir() + "/moto.log"})
-	skipIfNoMoto(t, err)
-	if err != nil {
-		t.Fatalf("start moto: %v", err)
-	}
-	defer m.Close()
-	client := dynamodb.NewFromConfig(localstack.AWSConfig(m.URL()))
-	if err := jobstore.CreateTable(ctx, client, "atomic"); err != nil {
-		t.Fatalf("create table: %v", err)
-	}
+	client := motoTable(ctx, t, "atomic")
 	store := jobstore.New(client, "atomic")
 	if err := store.CreateJob(ctx, &job.Job{ID: "vj_atomic", State: job.Processing, History: []job.Change{}}); err != nil {
 		t.Fatalf("create job: %v", err)
@@ -69,6 +60,23 @@ func TestMotoConditionalWritesAreAtomic(t *testing.T) {
 	}
 }
 
+// motoTable starts the local stack's patched moto for t, stopped when t
+// ends, and creates the job table name in it.
+func motoTable(ctx context.Context, t *testing.T, name string) *dynamodb.Client {
+	t.Helper()
+	m, err := localstack.StartMoto(ctx, localstack.MotoOptions{LogPath: t.TempDir() + "/moto.log"})
+	skipIfNoMoto(t, err)
+	if err != nil {
+		t.Fatalf("start moto: %v", err)
+	}
+	t.Cleanup(m.Close)
+	client := dynamodb.NewFromConfig(localstack.AWSConfig(m.URL()))
+	if err := jobstore.CreateTable(ctx, client, name); err != nil {
+		t.Fatalf("create table: %v", err)
+	}
+	return client
+}
+
 // The patched moto snapshots only the partitions a TransactWriteItems
 // names before running it (motopatch.py, sixth fix). A cancelled
 // transaction must still leave every item as it was: a put it made is
@@ -77,16 +85,7 @@ func TestMotoConditionalWritesAreAtomic(t *testing.T) {
 func TestMotoCancelledTransactionRollsBack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	m, err := localstack.StartMoto(ctx, localstack.MotoOptions{LogPath: t.TempDir() + "/moto.log"})
-	skipIfNoMoto(t, err)
-	if err != nil {
-		t.Fatalf("start moto: %v", err)
-	}
-	defer m.Close()
-	client := dynamodb.NewFromConfig(localstack.AWSConfig(m.URL()))
-	if err := jobstore.CreateTable(ctx, client, "rollback"); err != nil {
-		t.Fatalf("create table: %v", err)
-	}
+	client := motoTable(ctx, t, "rollback")
 	item := func(pk, v string) map[string]types.AttributeValue {
 		return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: "X"},
 			"v": &types.AttributeValueMemberS{Value: v}}
@@ -99,7 +98,7 @@ func TestMotoCancelledTransactionRollsBack(t *testing.T) {
 	key := func(pk string) map[string]types.AttributeValue {
 		return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: "X"}}
 	}
-	_, err = client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	_, err := client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String("rollback"), Item: item("NEW", "new")}},
 		{Update: &types.Update{TableName: aws.String("rollback"), Key: key("A"), UpdateExpression: aws.String("SET v = :n"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":n": &types.AttributeValueMemberS{Value: "new"}}}},
