@@ -160,13 +160,20 @@ type Job struct {
 	Deadline    time.Time `json:"deadline,omitzero"`
 	History     []Change  `json:"history"`
 
-	Progress int `json:"progress"`
-	// ProgressAt is when Progress last rose: two observations give the
-	// generation's rate, from which the next poll is timed.
-	ProgressAt     time.Time `json:"progressAt,omitzero"`
-	ProviderStatus string    `json:"providerStatus,omitempty"`
-	CanCancel      bool      `json:"canCancel,omitempty"`
-	AssetBytes     int64     `json:"assetBytes,omitempty"`
+	// Progress is the latest progress seen, from a provider read or a
+	// progress webhook (whose value is the gateway's rounded bucket), and
+	// ProgressAt when it last rose.
+	Progress   int       `json:"progress"`
+	ProgressAt time.Time `json:"progressAt,omitzero"`
+	// PolledProgress is the provider's own progress as the last poll
+	// that saw it rise read it, at PolledProgressAt: two such samples give
+	// the generation's rate, from which the next poll is timed. Webhook
+	// buckets do not count: rounded up, they would skew the rate.
+	PolledProgress   int       `json:"polledProgress,omitempty"`
+	PolledProgressAt time.Time `json:"polledProgressAt,omitzero"`
+	ProviderStatus   string    `json:"providerStatus,omitempty"`
+	CanCancel        bool      `json:"canCancel,omitempty"`
+	AssetBytes       int64     `json:"assetBytes,omitempty"`
 
 	PollCount   int       `json:"pollCount"`
 	NextPollAt  time.Time `json:"nextPollAt,omitzero"`

@@ -113,6 +113,10 @@ func observe(j *job.Job, v *aistats.Video, src job.Source, now time.Time, e *eff
 	if v.Progress != nil && *v.Progress > j.Progress {
 		j.Progress, j.ProgressAt = *v.Progress, now
 	}
+	if src == job.SourcePoll && v.Status == aistats.StatusProcessing && v.ProgressSource == "provider" &&
+		v.Progress != nil && *v.Progress > j.PolledProgress {
+		j.PolledProgress, j.PolledProgressAt = *v.Progress, now
+	}
 	if v.Webhook != nil && v.Webhook.Delivery != nil {
 		d := v.Webhook.Delivery
 		mergeGateway(j, job.GatewayDelivery{

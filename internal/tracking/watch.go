@@ -229,13 +229,13 @@ func (w *Watcher) poll(ctx context.Context, cur *job.Job, now time.Time, token s
 		firstSample := false
 		switch {
 		case getErr == nil:
-			prev, prevAt := j.Progress, j.ProgressAt
+			prev, prevAt := j.PolledProgress, j.PolledProgressAt
 			if err := observe(j, v, job.SourcePoll, now, &e); err != nil {
 				return err
 			}
 			in.PollAfter = v.PollAfter
 			in.Remaining = remaining(prev, prevAt, v, now)
-			firstSample = prevAt.IsZero() && !j.ProgressAt.IsZero()
+			firstSample = prevAt.IsZero() && !j.PolledProgressAt.IsZero()
 		case errors.Is(getErr, errNoProviderJob):
 			if f := w.unconfirmed(j, findErr, now); f != nil {
 				if err := transition(j, job.Failed, job.SourcePoll, now, f, &e); err != nil {
@@ -283,8 +283,8 @@ func (w *Watcher) poll(ctx context.Context, cur *job.Job, now time.Time, token s
 var errNoProviderJob = errors.New("no provider job id yet")
 
 // remaining extrapolates the provider's own progress to the end of the
-// generation from two observations: the job's last recorded progress
-// (prev at prevAt, from a poll or a progress webhook) and v's. Only a value
+// generation from two observations: the job's last polled progress (prev
+// at prevAt) and v's. Only a value
 // the provider reported (not the gateway's estimate) on a processing job
 // that moved forward counts; otherwise 0. The gateway's started_at is not
 // used: it is set when the gateway first observes processing, which may be

@@ -121,6 +121,7 @@ func TestWatchPollsThenKeepsOrReschedules(t *testing.T) {
 			j := openJob(job.Queued)
 			j.TaskToken, j.PollCount, j.NextPollAt = "", 1, testNow
 			j.Progress, j.ProgressAt = tt.prev, tt.prevAt
+			j.PolledProgress, j.PolledProgressAt = tt.prev, tt.prevAt
 			if tt.prev > 0 {
 				j.State = job.Processing
 			}
@@ -417,6 +418,7 @@ func TestPollTimesNextPollFromProgress(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			j := openJob(job.Processing)
 			j.Progress, j.ProgressAt = tt.prev, tt.prevAt
+			j.PolledProgress, j.PolledProgressAt = tt.prev, tt.prevAt
 			v := &aistats.Video{Status: aistats.StatusProcessing, Progress: intp(30), ProgressSource: tt.source}
 			rig := newWatchRig(j, testNow, v)
 			res, err := rig.w.Poll(context.Background(), testJobID)
@@ -430,6 +432,27 @@ func TestPollTimesNextPollFromProgress(t *testing.T) {
 				t.Errorf("progress %d at %v, want 30 at now", got.Progress, got.ProgressAt)
 			}
 		})
+	}
+}
+
+// A progress webhook carries the gateway's rounded bucket (17% arrives as
+// 20%): it shows on the job but does not enter the rate, or the poll after
+// it would see no progress since the bucket and fall back to doubling.
+func TestPollRateIgnoresWebhookBuckets(t *testing.T) {
+	j := openJob(job.Processing)
+	j.PolledProgress, j.PolledProgressAt = 6, testNow.Add(-20*time.Second)
+	j.Progress, j.ProgressAt = 20, testNow.Add(-19*time.Second) // the bucket of 17%
+	rig := newWatchRig(j, testNow, &aistats.Video{Status: aistats.StatusProcessing, Progress: intp(18), ProgressSource: "provider"})
+	res, err := rig.w.Poll(context.Background(), testJobID)
+	if err != nil {
+		t.Fatalf("Poll: %v", err)
+	}
+	// 82% left at 12% per 20 s = 136.7 s, +10% (rand 1) = 151 s.
+	if res.WaitSeconds != 151 {
+		t.Errorf("wait %ds, want 151 s from the polled rate", res.WaitSeconds)
+	}
+	if got := rig.store.Job(testJobID); got.PolledProgress != 18 || !got.PolledProgressAt.Equal(testNow) || got.Progress != 20 {
+		t.Errorf("polled %d at %v, shown %d; want 18 at now, 20", got.PolledProgress, got.PolledProgressAt, got.Progress)
 	}
 }
 
