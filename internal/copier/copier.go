@@ -72,15 +72,27 @@ const (
 )
 
 // GCPercent is the garbage collector target (GOGC) the store function runs
-// copies with (functions/store sets it unless GOGC is set). A copy keeps
-// its part buffers live, (concurrency+1) × part size, about 46 MiB by
-// default, while every part request leaves a little garbage. At Go's
-// default of 100 the heap may grow to twice the live heap before a
-// collection, so a longer copy reaches a higher peak (measured: 58 MiB for
-// 1 GiB, 82 MiB for 4 GiB). At 25 the peak stays within a quarter of the
-// live heap whatever the video's length; the buffers hold no pointers, so
-// the extra collections cost little.
+// copies with, beside the soft memory limit MemoryBudget (functions/store
+// sets both on its first invocation unless GOGC or GOMEMLIMIT is set). A
+// copy keeps its part buffers live, (concurrency+1) × part size, while
+// every part request leaves a little garbage, and the transfer manager
+// reads each upload's first part with io.ReadAll outside its part pool
+// (tens of MiB of transient allocation). At Go's default GOGC of 100 the
+// heap may grow to twice the live heap before a collection, so a longer
+// copy reached a higher peak (measured: 58 MiB for 1 GiB, 82 MiB for 4 GiB).
+// At 25 the peak stays within a quarter of the live heap, and the memory
+// limit caps the case where a collection saw the first part still live.
+// The buffers hold no pointers, so the extra collections cost little.
 const GCPercent = 25
+
+// MemoryBudget is the soft memory limit (debug.SetMemoryLimit) a process
+// running c's copies one at a time should set: the part buffers and the
+// transfer manager's first part, c's read-ahead chunks, and 12 MiB for
+// everything else (64 MiB with the defaults). It is a target for the
+// collector, not a cap: a copy never fails for it.
+func (c *Copier) MemoryBudget() int64 {
+	return 12<<20 + int64(c.concurrency+2)*c.partSize + chunkCount*chunkSize
+}
 
 // Errors Copy reports; wrapped, so match them with errors.Is.
 var (

@@ -86,8 +86,10 @@ import (
 // The sink reads part bodies with 256 KiB reads, not io.Discard's 8 KiB,
 // since in production receiving the bytes is S3's work on S3's machines.
 //
-// The copies run with the store function's GC target (GCPercent); the
-// baselines allocate next to nothing either way.
+// The copies run with the store function's GC target (GCPercent) and soft
+// memory limit (MemoryBudget), which here also covers the source server
+// and the sink in the same process; the baselines allocate next to
+// nothing either way.
 //
 // Everything shares the machine: the source server, the copier and the
 // sink run in one process, so on two cores the copy also pays for serving
@@ -150,7 +152,10 @@ func benchmarkCopyHTTP(b *testing.B, source string, size int64) {
 		}
 		return resp.Body
 	}
-	runCopyBenchmark(b, source, size, open, New(client), sk)
+	c := New(client)
+	// As the store function runs copies (functions/store).
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(c.MemoryBudget()))
+	runCopyBenchmark(b, source, size, open, c, sk)
 }
 
 // runCopyBenchmark measures the baselines and the copies of the stream
