@@ -417,7 +417,9 @@ func (c *Client) apiError(ctx, actx context.Context, resp *http.Response) error 
 		return ctx.Err()
 	}
 	e := ParseAPIError(resp.StatusCode, resp.Header, body, c.now())
-	if key, _ := c.key(ctx); key != "" {
+	// Redact the key this request sent, if any (a signed URL sends none):
+	// resolving it again could mean another Secrets Manager read.
+	if key, ok := strings.CutPrefix(resp.Request.Header.Get("Authorization"), "Bearer "); ok && key != "" {
 		e.Message = strings.ReplaceAll(e.Message, key, "[redacted]")
 		e.UpstreamMessage = strings.ReplaceAll(e.UpstreamMessage, key, "[redacted]")
 	}
