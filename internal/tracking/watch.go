@@ -284,10 +284,10 @@ var errNoProviderJob = errors.New("no provider job id yet")
 
 // remaining extrapolates the provider's own progress to the end of the
 // generation from two observations: the job's last polled progress (prev
-// at prevAt) and v's. Only a value the provider reported (not the gateway's estimate) on a processing job
-// that moved forward counts; otherwise 0. The gateway's started_at is not
-// used: it is set when the gateway first observes processing, which may be
-// this very poll.
+// at prevAt) and v's. Only a value the provider reported (not the
+// gateway's estimate) on a processing job that moved forward counts;
+// otherwise 0. The gateway's started_at is not used: it is set when the
+// gateway first observes processing, which may be this very poll.
 func remaining(prev int, prevAt time.Time, v *aistats.Video, now time.Time) time.Duration {
 	if v.Status != aistats.StatusProcessing || v.Progress == nil || v.ProgressSource != "provider" || prevAt.IsZero() {
 		return 0
